@@ -1,0 +1,4 @@
+"""Reusable Keras layers; each keeps its constructor arguments and round-trips via get_config."""
+from ferkit.layers.residual import ResidualBlock
+
+__all__ = ["ResidualBlock"]
