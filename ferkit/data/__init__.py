@@ -1,0 +1,13 @@
+"""Data: sources into :class:`Samples`, leakage-free splits, and tf.data pipelines."""
+from ferkit.data.augment import AugmentConfig, build_augmenter
+from ferkit.data.ckplus import CKPlusFormatError, load_ckplus, read_images
+from ferkit.data.labels import CKPLUS7, CKPLUS_EMOTIONS, FER2013_EMOTIONS, HIGH_LEVEL
+from ferkit.data.pipeline import make_dataset, targets
+from ferkit.data.samples import Samples
+from ferkit.data.splits import assert_disjoint, group_split, shared_groups
+
+__all__ = [
+    "AugmentConfig", "build_augmenter", "CKPlusFormatError", "load_ckplus", "read_images",
+    "CKPLUS7", "CKPLUS_EMOTIONS", "FER2013_EMOTIONS", "HIGH_LEVEL", "make_dataset", "targets",
+    "Samples", "assert_disjoint", "group_split", "shared_groups",
+]

@@ -1,0 +1,244 @@
+"""CK+ (Extended Cohn-Kanade): the full distribution tree and the CK+48 class-folder variant.
+
+Full tree::
+
+    cohn-kanade-images/S005/001/S005_001_00000001.png ... (a sequence, neutral -> peak)
+    Emotion/S005/001/S005_001_00000011_emotion.txt        ("   3.0000000e+00": CK+ code)
+    FACS/S005/001/S005_001_00000011_facs.txt              (one "AU intensity" line per AU)
+
+CK+48 variant: ``CK+48/<emotion>/S005_001_00000011.png`` (the last frames of each labelled
+sequence), optionally with a ``FACS/`` tree beside it. Either layout may carry a
+``subjects.csv`` (subject + attribute columns), which ferkit's synthetic generator writes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import warnings
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ferkit.data.labels import CKPLUS7, CKPLUS_EMOTIONS, HIGH_LEVEL, HIGH_LEVEL_OF, au_column
+from ferkit.data.samples import Samples
+
+LabelSet = Literal["ckplus7", "ckplus8", "3way"]
+FILE_NAME = re.compile(r"^(S\d+)_(\d+)_(\d+)\.png$", re.IGNORECASE)
+
+
+class CKPlusFormatError(ValueError):
+    """A CK+ file that does not follow the distribution's format; the message names it."""
+
+
+def parse_emotion_file(path: str | Path) -> int:
+    """The CK+ emotion code (0..7) written in an ``*_emotion.txt`` file."""
+    text = Path(path).read_text().split()
+    if len(text) != 1:
+        raise CKPlusFormatError(f"CK+ emotion file {path}: expected one number, got {len(text)} tokens")
+    try:
+        value = float(text[0])
+    except ValueError:
+        raise CKPlusFormatError(f"CK+ emotion file {path}: {text[0]!r} is not a number") from None
+    if not value.is_integer() or not 0 <= value < len(CKPLUS_EMOTIONS):
+        raise CKPlusFormatError(f"CK+ emotion file {path}: code {text[0]} is not an integer 0..7")
+    return int(value)
+
+
+def parse_facs_file(path: str | Path, on_error: Literal["raise", "warn"] = "raise") -> dict[int, float]:
+    """AU code -> intensity from a CK+ ``*_facs.txt`` file.
+
+    Each line holds an AU code and an intensity. A line whose AU code is not a whole number
+    (real CK+ has one written as ``1.7``) raises :class:`CKPlusFormatError` naming the file and
+    line, or with ``on_error="warn"`` is reported with a warning and skipped.
+    """
+    aus: dict[int, float] = {}
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        tokens = line.split()
+        if not tokens:
+            continue
+        problem = _facs_line_problem(tokens)
+        if problem:
+            message = f"CK+ FACS file {path}, line {number}: {problem} in {line.strip()!r}"
+            if on_error == "raise":
+                raise CKPlusFormatError(message)
+            warnings.warn(message + " (line skipped)", stacklevel=2)
+            continue
+        aus[int(float(tokens[0]))] = float(tokens[1])
+    return aus
+
+
+def _facs_line_problem(tokens: list[str]) -> str:
+    if len(tokens) != 2:
+        return f"expected 'AU intensity', got {len(tokens)} values"
+    try:
+        code, _ = float(tokens[0]), float(tokens[1])
+    except ValueError:
+        return "non-numeric value"
+    if not code.is_integer() or code < 1:
+        return f"AU code {tokens[0]} is not a positive whole number"
+    return ""
+
+
+def detect_layout(root: Path) -> Literal["full", "ck48"]:
+    """'full' when ``cohn-kanade-images/`` exists, 'ck48' for class folders."""
+    if (root / "cohn-kanade-images").is_dir():
+        return "full"
+    if (root / "CK+48").is_dir() or any((root / name).is_dir() for name in CKPLUS7):
+        return "ck48"
+    raise CKPlusFormatError(
+        f"{root}: not a CK+ tree (no cohn-kanade-images/ folder) nor CK+48 class folders "
+        f"({', '.join(CKPLUS7)})")
+
+
+def _sequence_facs(facs_root: Path, subject: str, sequence: str, on_error) -> dict[int, float] | None:
+    files = sorted((facs_root / subject / sequence).glob("*_facs.txt"))
+    return parse_facs_file(files[-1], on_error) if files else None
+
+
+def _full_tree_rows(root: Path, n_peak: int, neutral_frames: int, on_error) -> list[dict]:
+    images_root, emotion_root, facs_root = (root / "cohn-kanade-images", root / "Emotion", root / "FACS")
+    if not emotion_root.is_dir():
+        raise CKPlusFormatError(f"{root}: CK+ tree has no Emotion/ folder")
+    rows = []
+    for emotion_file in sorted(emotion_root.glob("S*/*/*_emotion.txt")):
+        subject, sequence = emotion_file.parent.parent.name, emotion_file.parent.name
+        code = parse_emotion_file(emotion_file)
+        frames = sorted((images_root / subject / sequence).glob("*.png"))
+        if not frames:
+            raise CKPlusFormatError(f"{emotion_file}: no images in {images_root / subject / sequence}")
+        facs = _sequence_facs(facs_root, subject, sequence, on_error)
+        base = dict(subject=subject, sequence=sequence, facs=facs)
+        rows += [dict(base, path=str(p), emotion=CKPLUS_EMOTIONS[code], peak=True)
+                 for p in frames[-n_peak:]]
+        rows += [dict(base, path=str(p), emotion="neutral", facs={}, peak=False)
+                 for p in frames[:neutral_frames]]
+    if not rows:
+        raise CKPlusFormatError(f"{emotion_root}: no *_emotion.txt files found")
+    return rows
+
+
+def _ck48_rows(root: Path, on_error) -> list[dict]:
+    class_root = root / "CK+48" if (root / "CK+48").is_dir() else root
+    facs_root = root / "FACS"
+    rows = []
+    for folder in sorted(p for p in class_root.iterdir() if p.is_dir() and p.name != "FACS"):
+        emotion = folder.name.lower()
+        if emotion not in CKPLUS_EMOTIONS:
+            raise CKPlusFormatError(f"{folder}: unknown CK+ class folder {folder.name!r}; "
+                                    f"expected one of {', '.join(CKPLUS_EMOTIONS)}")
+        files = sorted(folder.glob("*.png"))
+        if not files:
+            raise CKPlusFormatError(f"{folder}: class folder holds no .png images")
+        for path in files:
+            match = FILE_NAME.match(path.name)
+            if not match:
+                raise CKPlusFormatError(f"{path}: file name is not Sxxx_yyy_zzzzzzzz.png")
+            subject, sequence = match.group(1), match.group(2)
+            facs = _sequence_facs(facs_root, subject, sequence, on_error) if facs_root.is_dir() else None
+            rows.append(dict(path=str(path), subject=subject, sequence=sequence, emotion=emotion,
+                             facs=facs, peak=True))
+    return rows
+
+
+def _label_vocabulary(labels: LabelSet) -> tuple[str, ...]:
+    vocabularies = {"ckplus7": CKPLUS7, "ckplus8": CKPLUS_EMOTIONS, "3way": HIGH_LEVEL}
+    if labels not in vocabularies:
+        raise ValueError(f"labels must be one of {sorted(vocabularies)}, got {labels!r}")
+    return vocabularies[labels]
+
+
+def _choose_aus(rows: list[dict], aus, min_au_count: int) -> tuple[int, ...]:
+    if aus != "auto":
+        return tuple(int(a) for a in aus)
+    sequences = {(r["subject"], r["sequence"]): r["facs"] for r in rows if r["peak"] and r["facs"]}
+    counts = pd.Series([au for facs in sequences.values() for au in facs]).value_counts()
+    return tuple(sorted(int(a) for a, n in counts.items() if n >= min_au_count))
+
+
+def _attach_subject_attributes(frame: pd.DataFrame, root: Path) -> pd.DataFrame:
+    table = root / "subjects.csv"
+    if not table.is_file():
+        return frame
+    attributes = pd.read_csv(table, dtype=str)
+    if "subject" not in attributes.columns:
+        raise CKPlusFormatError(f"{table}: needs a 'subject' column, has {list(attributes.columns)}")
+    return frame.merge(attributes, on="subject", how="left", validate="many_to_one")
+
+
+def load_ckplus(root: str | Path, *, labels: LabelSet = "ckplus7", n_peak: int = 3,
+                neutral_frames: int = 0, aus: Sequence[int] | Literal["auto"] = "auto",
+                min_au_count: int = 10, require_facs: bool = False,
+                on_error: Literal["raise", "warn"] = "raise") -> Samples:
+    """Read a CK+ tree (full or CK+48 layout) into :class:`Samples`.
+
+    Args:
+        root: the folder holding ``cohn-kanade-images/`` + ``Emotion/`` (+ ``FACS/``), or
+            ``CK+48/`` class folders (+ ``FACS/``).
+        labels: ``"ckplus7"`` (the 7 emotions), ``"ckplus8"`` (with neutral) or ``"3way"``
+            (seed 004: negative / positive / surprise; neutral frames are not allowed).
+        n_peak: last frames of each labelled sequence to keep (full layout).
+        neutral_frames: first frames of each sequence to add as "neutral", with no AUs (full
+            layout, ``labels="ckplus8"``).
+        aus: the AU list to encode, or ``"auto"``: every AU coded in ``min_au_count`` or more
+            labelled sequences.
+        require_facs: raise if a sequence has no FACS file (otherwise its AUs are all 0 and
+            its ``has_facs`` column is False).
+        on_error: ``"raise"`` on a malformed FACS line, or ``"warn"`` and skip the line.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"CK+ root {root} does not exist or is not a folder")
+    vocabulary = _label_vocabulary(labels)
+    layout = detect_layout(root)
+    rows = (_full_tree_rows(root, n_peak, neutral_frames, on_error) if layout == "full"
+            else _ck48_rows(root, on_error))
+    if neutral_frames and labels != "ckplus8":
+        raise ValueError("neutral_frames needs labels='ckplus8' (neutral is not a class otherwise)")
+    missing = sorted({f"{r['subject']}/{r['sequence']}" for r in rows if r["facs"] is None})
+    if missing and require_facs:
+        raise CKPlusFormatError(f"{root}: {len(missing)} sequences have no FACS file, e.g. {missing[:5]}")
+    au_list = _choose_aus(rows, aus, min_au_count)
+    frame = _rows_to_frame(rows, au_list, labels, vocabulary)
+    frame = _attach_subject_attributes(frame, root)
+    return Samples(frame=frame, classes=vocabulary, aus=au_list, source=f"CK+ {layout} {root}")
+
+
+def _rows_to_frame(rows, au_list, labels, vocabulary) -> pd.DataFrame:
+    frame = pd.DataFrame({k: [r[k] for r in rows] for k in ("path", "subject", "sequence", "emotion")})
+    frame["has_facs"] = [r["facs"] is not None for r in rows]
+    for au in au_list:
+        frame[au_column(au)] = [int(au in (r["facs"] or {})) for r in rows]
+    names = frame["emotion"].map(HIGH_LEVEL_OF) if labels == "3way" else frame["emotion"]
+    if names.isna().any():
+        bad = frame.loc[names.isna(), "emotion"].unique().tolist()
+        raise ValueError(f"labels={labels!r} has no class for {bad}")
+    index = {name: i for i, name in enumerate(vocabulary)}
+    unknown = sorted(set(names) - set(index))
+    if unknown:
+        raise ValueError(f"labels={labels!r} has no class for {unknown}; classes: {list(vocabulary)}")
+    frame["label"] = names.map(index).astype("int64")
+    return frame
+
+
+def read_images(samples: Samples, size: tuple[int, int] = (48, 48), channels: int = 1) -> Samples:
+    """Decode every ``path`` of ``samples`` with OpenCV into ``samples.images`` (uint8).
+
+    Errors name the file that could not be read. Images are resized with area interpolation.
+    """
+    import cv2
+
+    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+    images = np.empty((len(samples), size[0], size[1], channels), dtype="uint8")
+    for i, path in enumerate(samples.frame["path"]):
+        image = cv2.imread(path, flag)
+        if image is None:
+            raise OSError(f"cannot read image {path}: missing, truncated or not an image")
+        if image.shape[:2] != tuple(size):
+            image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+        if channels == 3:
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        images[i] = image.reshape(size[0], size[1], channels)
+    frame = samples.frame.assign(image_index=np.arange(len(samples)))
+    return dataclasses.replace(samples, frame=frame, images=images)
