@@ -1,0 +1,99 @@
+"""Evaluate a trained ferkit model on :class:`Samples` and write the tables and plots."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from ferkit.data.pipeline import make_dataset
+from ferkit.data.samples import Samples
+from ferkit.evaluation import metrics, plots
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """Everything one evaluation produced.
+
+    Attributes:
+        summary: flat ``{"emotion_accuracy": ..., "au_micro_f1": ...}`` figures.
+        emotion_report: per-class P/R/F1/support (+ AUC) with macro/micro/weighted rows.
+        confusion: counts, rows = true class, columns = predicted class.
+        au_report: per-AU P/R/F1/support with averages (None without an AU head).
+        predictions: one row per sample: true/predicted class, probabilities, AU scores.
+    """
+
+    summary: dict[str, float]
+    emotion_report: pd.DataFrame
+    confusion: pd.DataFrame
+    au_report: pd.DataFrame | None
+    predictions: pd.DataFrame
+
+
+def predict(model: keras.Model, samples: Samples, batch_size: int = 64) -> dict[str, np.ndarray]:
+    """Head name -> predicted probabilities, in the order of ``samples``."""
+    heads = list(model.output.keys()) if isinstance(model.output, dict) else ["emotion"]
+    dataset = make_dataset(samples, batch_size=batch_size, heads=[h for h in heads])
+    outputs = model.predict(dataset.map(lambda x, y: x), verbose=0)
+    return outputs if isinstance(outputs, dict) else {"emotion": outputs}
+
+
+def evaluate_model(model: keras.Model, samples: Samples, out_dir: str | Path | None = None,
+                   batch_size: int = 64, au_threshold: float = 0.5) -> Evaluation:
+    """Predict ``samples`` and compute emotion and AU metrics; write them if ``out_dir``."""
+    outputs = predict(model, samples, batch_size)
+    probabilities = np.asarray(outputs["emotion"], dtype="float64")
+    y_true, y_pred = samples.labels, probabilities.argmax(axis=1)
+    classes = list(samples.classes)
+    summary = {f"emotion_{k}": v for k, v in metrics.summary(y_true, y_pred, classes, probabilities).items()}
+    report = metrics.classification_report(y_true, y_pred, classes, probabilities)
+    confusion = metrics.confusion_matrix(y_true, y_pred, classes)
+    predictions = samples.frame.drop(columns=["image_index"], errors="ignore").assign(
+        predicted=y_pred, predicted_name=[classes[i] for i in y_pred])
+    for i, name in enumerate(classes):
+        predictions[f"p_{name}"] = probabilities[:, i]
+    au_report = None
+    if "au" in outputs:
+        au_scores = np.asarray(outputs["au"], dtype="float64")
+        names = samples.au_columns
+        au_report = metrics.multilabel_report(samples.au_matrix, au_scores, names, au_threshold)
+        au_summary = metrics.multilabel_summary(samples.au_matrix, au_scores, names, au_threshold)
+        summary.update({f"au_{k}": v for k, v in au_summary.items()})
+        for i, name in enumerate(names):
+            predictions[f"score_{name}"] = au_scores[:, i]
+    result = Evaluation(summary, report, confusion, au_report, predictions)
+    if out_dir is not None:
+        write_evaluation(result, out_dir)
+    return result
+
+
+def write_evaluation(result: Evaluation, out_dir: str | Path) -> Path:
+    """CSV + Markdown tables, ``metrics.json`` and PNG plots into ``out_dir``."""
+    out_dir = Path(out_dir)
+    (out_dir / "plots").mkdir(parents=True, exist_ok=True)
+    (out_dir / "metrics.json").write_text(json.dumps(result.summary, indent=1))
+    tables = {"emotion_report": result.emotion_report, "confusion_matrix": result.confusion}
+    if result.au_report is not None:
+        tables["au_report"] = result.au_report
+    for name, table in tables.items():
+        table.to_csv(out_dir / f"{name}.csv")
+        (out_dir / f"{name}.md").write_text(table.to_markdown(floatfmt=".4f")
+                                            if _has_tabulate() else table.to_string())
+    result.predictions.to_csv(out_dir / "predictions.csv", index=False)
+    plots.plot_confusion_matrix(result.confusion, out_dir / "plots" / "confusion_matrix.png",
+                                title="Emotion confusion matrix (test)")
+    plots.plot_per_class(result.emotion_report, out_dir / "plots" / "emotion_f1.png")
+    if result.au_report is not None:
+        plots.plot_per_class(result.au_report, out_dir / "plots" / "au_f1.png")
+    return out_dir
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True

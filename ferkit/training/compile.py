@@ -1,0 +1,44 @@
+"""Losses and metrics chosen by head name, so every ferkit model compiles the same way."""
+from __future__ import annotations
+
+import keras
+
+#: What each head predicts: ``emotion`` is single-label softmax, ``au`` multi-label sigmoid.
+HEAD_KINDS = {"emotion": "multiclass", "au": "multilabel"}
+
+
+def head_names(model: keras.Model) -> list[str]:
+    """Output names of a ferkit model (its ``outputs`` dict keys)."""
+    names = list(model.output.keys()) if isinstance(model.output, dict) else list(model.output_names)
+    unknown = [n for n in names if n not in HEAD_KINDS]
+    if unknown:
+        raise ValueError(f"model {model.name!r} has outputs {unknown} that ferkit cannot train; "
+                         f"name outputs after heads {list(HEAD_KINDS)}")
+    return names
+
+
+def head_losses_and_metrics(heads, au_threshold: float = 0.5, label_smoothing: float = 0.0):
+    """Per-head losses and metrics (accuracy + F1) for ``model.compile``."""
+    losses, metrics = {}, {}
+    for head in heads:
+        if HEAD_KINDS[head] == "multiclass":
+            losses[head] = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+            metrics[head] = [keras.metrics.CategoricalAccuracy(name="accuracy"),
+                             keras.metrics.F1Score(average="macro", name="f1")]
+        else:
+            losses[head] = keras.losses.BinaryCrossentropy()
+            metrics[head] = [keras.metrics.BinaryAccuracy(name="accuracy", threshold=au_threshold),
+                             keras.metrics.F1Score(average="micro", threshold=au_threshold,
+                                                   name="f1")]
+    return losses, metrics
+
+
+def compile_model(model: keras.Model, learning_rate: float = 1e-3, au_loss_weight: float = 1.0,
+                  jit_compile: bool = True, label_smoothing: float = 0.0) -> keras.Model:
+    """Compile with Adam, per-head losses/metrics and loss weights; returns the model."""
+    heads = head_names(model)
+    losses, metrics = head_losses_and_metrics(heads, label_smoothing=label_smoothing)
+    weights = {head: (au_loss_weight if head == "au" else 1.0) for head in heads}
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses, metrics=metrics,
+                  loss_weights=weights, jit_compile=jit_compile)
+    return model
