@@ -22,10 +22,12 @@ class ResidualBlock(keras.layers.Layer):
         l2: L2 penalty on the convolution kernels (0 disables it).
         projection: force (True) or forbid (False) the projection shortcut; ``None``
             chooses it only when the shapes need it.
+        bn_momentum: BatchNormalization momentum. 0.9 (PyTorch's default) lets the moving
+            statistics settle within a few epochs on small datasets such as CK+.
     """
 
     def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1, l2: float = 0.0,
-                 projection: bool | None = None, **kwargs):
+                 projection: bool | None = None, bn_momentum: float = 0.9, **kwargs):
         super().__init__(**kwargs)
         if filters < 1 or kernel_size < 1 or strides < 1:
             raise ValueError(f"filters, kernel_size and strides must be >= 1, got "
@@ -37,12 +39,13 @@ class ResidualBlock(keras.layers.Layer):
         self.strides = int(strides)
         self.l2 = float(l2)
         self.projection = projection
+        self.bn_momentum = float(bn_momentum)
         conv = dict(padding="same", use_bias=False, kernel_initializer="he_normal",
                     kernel_regularizer=_l2(self.l2))
         self.conv1 = keras.layers.Conv2D(filters, kernel_size, strides=strides, name="conv1", **conv)
-        self.bn1 = keras.layers.BatchNormalization(name="bn1")
+        self.bn1 = keras.layers.BatchNormalization(momentum=self.bn_momentum, name="bn1")
         self.conv2 = keras.layers.Conv2D(filters, kernel_size, name="conv2", **conv)
-        self.bn2 = keras.layers.BatchNormalization(name="bn2")
+        self.bn2 = keras.layers.BatchNormalization(momentum=self.bn_momentum, name="bn2")
         self.shortcut_conv = None
         self.shortcut_bn = None
 
@@ -62,7 +65,8 @@ class ResidualBlock(keras.layers.Layer):
             self.shortcut_conv = keras.layers.Conv2D(
                 self.filters, 1, strides=self.strides, padding="same", use_bias=False,
                 kernel_initializer="he_normal", kernel_regularizer=_l2(self.l2), name="shortcut_conv")
-            self.shortcut_bn = keras.layers.BatchNormalization(name="shortcut_bn")
+            self.shortcut_bn = keras.layers.BatchNormalization(momentum=self.bn_momentum,
+                                                                name="shortcut_bn")
             self.shortcut_conv.build(input_shape)
             self.shortcut_bn.build(mid_shape)
         super().build(input_shape)
@@ -80,4 +84,5 @@ class ResidualBlock(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "l2": self.l2, "projection": self.projection}
+                "strides": self.strides, "l2": self.l2, "projection": self.projection,
+                "bn_momentum": self.bn_momentum}

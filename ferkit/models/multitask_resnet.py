@@ -10,7 +10,7 @@ from ferkit.models.registry import register, register_preset
 
 
 def resnet_trunk(inputs, filters: Sequence[int], blocks: Sequence[int], kernel_size: int,
-                 stem_filters: int, stem_strides: int, l2: float):
+                 stem_filters: int, stem_strides: int, l2: float, bn_momentum: float = 0.9):
     """Stem conv-BN-ReLU, then one stage of ResidualBlocks per ``filters`` entry.
 
     Every stage after the first halves the spatial size in its first block.
@@ -22,12 +22,12 @@ def resnet_trunk(inputs, filters: Sequence[int], blocks: Sequence[int], kernel_s
     x = keras.layers.Conv2D(stem_filters, 3, strides=stem_strides, padding="same", use_bias=False,
                             kernel_initializer="he_normal", kernel_regularizer=reg,
                             name="stem_conv")(inputs)
-    x = keras.layers.BatchNormalization(name="stem_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=bn_momentum, name="stem_bn")(x)
     x = keras.layers.ReLU(name="stem_relu")(x)
     for stage, (width, count) in enumerate(zip(filters, blocks)):
         for index in range(count):
             strides = 2 if stage > 0 and index == 0 else 1
-            x = ResidualBlock(width, kernel_size, strides=strides, l2=l2,
+            x = ResidualBlock(width, kernel_size, strides=strides, l2=l2, bn_momentum=bn_momentum,
                               name=f"stage{stage + 1}_block{index + 1}")(x)
     return keras.layers.GlobalAveragePooling2D(name="gap")(x)
 
@@ -37,7 +37,8 @@ def multitask_resnet(input_shape: Sequence[int] = (48, 48, 1), num_classes: int 
                      num_aus: int = 15, filters: Sequence[int] = (64, 128, 256),
                      blocks: Sequence[int] = (3, 4, 6), kernel_size: int = 3,
                      stem_filters: int = 64, stem_strides: int = 1, l2: float = 1e-4,
-                     dropout: float = 0.0, name: str = "multitask_resnet") -> keras.Model:
+                     dropout: float = 0.0, bn_momentum: float = 0.9,
+                     name: str = "multitask_resnet") -> keras.Model:
     """Seed 004's ResNet with an ``emotion`` softmax head and an ``au`` sigmoid head.
 
     Defaults follow the seed: filters [64, 128, 256], blocks [3, 4, 6], 3 high-level emotions,
@@ -49,7 +50,8 @@ def multitask_resnet(input_shape: Sequence[int] = (48, 48, 1), num_classes: int 
     if num_aus < 0:
         raise ValueError(f"num_aus must be >= 0, got {num_aus}")
     inputs = keras.Input(tuple(input_shape), name="image")
-    features = resnet_trunk(inputs, filters, blocks, kernel_size, stem_filters, stem_strides, l2)
+    features = resnet_trunk(inputs, filters, blocks, kernel_size, stem_filters, stem_strides, l2,
+                            bn_momentum)
     if dropout:
         features = keras.layers.Dropout(dropout, name="dropout")(features)
     outputs = {"emotion": keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
