@@ -147,6 +147,8 @@ def _convert(tp, value, key: str, source: str):
             if value is None and type(None) in typing.get_args(tp):
                 return None
             return _build(candidate, value, key + ".", source)
+    if any(dataclasses.is_dataclass(c) for c in candidates):
+        raise ConfigError(f"{source}: '{key}' must be a mapping of settings, got {value!r}")
     if not _matches(value, tp):
         raise ConfigError(f"{source}: {key} = {value!r} is not a valid {_type_name(tp)}")
     if tp is float and isinstance(value, int):

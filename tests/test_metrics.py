@@ -340,3 +340,14 @@ def test_plots_leave_no_pyplot_figures_open(tmp_path):
     plots.plot_history({"loss": [1.0, 0.5]}, tmp_path / "h.png")
     assert plt.get_fignums() == before
     assert matplotlib.get_backend()  # untouched, whatever it is
+
+
+def test_markdown_table_renders_every_cell():
+    import pandas as pd
+
+    from ferkit.evaluation.tables import to_markdown
+
+    frame = pd.DataFrame({"f1": [0.5, float("nan")], "support": [3, 4]}, index=["a|b", "macro"])
+    lines = to_markdown(frame, digits=2).splitlines()
+    assert lines[0] == "|  | f1 | support |" and lines[1] == "|---|---|---|"
+    assert lines[2] == "| a\\|b | 0.50 | 3 |" and lines[3] == "| macro | nan | 4 |"

@@ -12,6 +12,7 @@ import pandas as pd
 from ferkit.data.pipeline import make_dataset
 from ferkit.data.samples import Samples
 from ferkit.evaluation import metrics, plots
+from ferkit.evaluation.tables import to_markdown
 
 
 @dataclasses.dataclass
@@ -80,8 +81,7 @@ def write_evaluation(result: Evaluation, out_dir: str | Path) -> Path:
         tables["au_report"] = result.au_report
     for name, table in tables.items():
         table.to_csv(out_dir / f"{name}.csv")
-        (out_dir / f"{name}.md").write_text(table.to_markdown(floatfmt=".4f")
-                                            if _has_tabulate() else table.to_string())
+        (out_dir / f"{name}.md").write_text(to_markdown(table))
     result.predictions.to_csv(out_dir / "predictions.csv", index=False)
     plots.plot_confusion_matrix(result.confusion, out_dir / "plots" / "confusion_matrix.png",
                                 title="Emotion confusion matrix (test)")
@@ -89,11 +89,3 @@ def write_evaluation(result: Evaluation, out_dir: str | Path) -> Path:
     if result.au_report is not None:
         plots.plot_per_class(result.au_report, out_dir / "plots" / "au_f1.png")
     return out_dir
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
