@@ -1,0 +1,88 @@
+"""The ``ferkit`` command: ``--version``, ``synth``, ``train``, ``models``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import ferkit
+
+
+def _synth(args) -> int:
+    from ferkit.data import synthetic
+
+    root = synthetic.write_ckplus(args.out, n_subjects=args.subjects,
+                                  sequences_per_subject=args.sequences,
+                                  frames_per_sequence=args.frames, seed=args.seed,
+                                  layout=args.layout)
+    print(f"wrote a synthetic CK+ tree ({args.layout} layout, {args.subjects} subjects) to {root}")
+    return 0
+
+
+def _train(args) -> int:
+    from ferkit.config import load_config
+    from ferkit.training import run_experiment
+
+    overrides = list(args.set)
+    if args.data:
+        overrides.append(f"data.path={args.data}")
+    config = load_config(args.config, overrides)
+    out = Path(args.out) if args.out else Path("runs") / config.name
+    result = run_experiment(config, out)
+    for key, value in result.evaluation.summary.items():
+        print(f"{key:28s} {value:.4f}")
+    print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def _models(args) -> int:
+    from ferkit import models
+
+    for name, description in models.describe().items():
+        print(f"{name:24s} {description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ferkit", description="Facial expression recognition "
+                                                                "with Keras 3 on TensorFlow.")
+    parser.add_argument("--version", action="version", version=f"ferkit {ferkit.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    synth = commands.add_parser("synth", help="write a synthetic FACS-face dataset in CK+ layout")
+    synth.add_argument("out", help="folder to write the CK+ tree into")
+    synth.add_argument("--subjects", type=int, default=40)
+    synth.add_argument("--sequences", type=int, default=7, help="sequences per subject")
+    synth.add_argument("--frames", type=int, default=6, help="frames per sequence")
+    synth.add_argument("--layout", choices=("full", "ck48"), default="full")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(run=_synth)
+
+    train = commands.add_parser("train", help="train and evaluate one config into a run directory")
+    train.add_argument("--config", required=True, help="experiment YAML (see configs/)")
+    train.add_argument("--data", help="dataset path (overrides data.path)")
+    train.add_argument("--out", help="run directory (default runs/<config name>)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value, e.g. --set train.epochs=5 (repeatable)")
+    train.set_defaults(run=_train)
+
+    listing = commands.add_parser("models", help="list registered models and presets")
+    listing.set_defaults(run=_models)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 1
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError, OSError) as err:
+        print(f"ferkit {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
