@@ -1,0 +1,22 @@
+"""Shared fixtures: small synthetic CK+ trees written once per session."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+from ferkit.data import synthetic  # noqa: E402
+
+TREE = dict(n_subjects=6, sequences_per_subject=7, frames_per_sequence=4, seed=3)
+
+
+@pytest.fixture(scope="session")
+def ckplus_full(tmp_path_factory):
+    """A synthetic CK+ tree in the full distribution layout."""
+    return synthetic.write_ckplus(tmp_path_factory.mktemp("ck_full"), layout="full", **TREE)
+
+
+@pytest.fixture(scope="session")
+def ckplus_48(tmp_path_factory):
+    """A synthetic CK+48 class-folder tree with a FACS/ tree."""
+    return synthetic.write_ckplus(tmp_path_factory.mktemp("ck_48"), layout="ck48", **TREE)

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from ferkit.data import build_augmenter, load_ckplus, make_dataset, read_images
+from ferkit.data.augment import AugmentConfig
+
+
+@pytest.fixture(scope="module")
+def samples(ckplus_48):
+    return read_images(load_ckplus(ckplus_48, min_au_count=2))
+
+
+def test_evaluation_dataset_is_the_raw_images_in_order(samples):
+    x, y = next(iter(make_dataset(samples, batch_size=8)))
+    np.testing.assert_allclose(x.numpy(), samples.images[:8] / 255.0, atol=1e-7)
+    assert x.numpy().dtype == np.float32 and 0.0 <= x.numpy().min() and x.numpy().max() <= 1.0
+    np.testing.assert_array_equal(y["emotion"].numpy().argmax(1), samples.labels[:8])
+    np.testing.assert_array_equal(y["au"].numpy(), samples.au_matrix[:8])
+
+
+def test_augmentation_changes_training_batches_only(samples):
+    augmenter = build_augmenter(AugmentConfig(), seed=0)
+    train = make_dataset(samples, batch_size=len(samples), training=True, augmenter=augmenter)
+    x_train, y_train = next(iter(train))
+    order = [np.flatnonzero((samples.au_matrix == a).all(1) & (samples.labels == l))
+             for a, l in zip(y_train["au"].numpy(), y_train["emotion"].numpy().argmax(1))]
+    assert all(len(o) for o in order)
+    assert x_train.numpy().min() >= 0.0 and x_train.numpy().max() <= 1.0
+    assert not np.allclose(np.sort(x_train.numpy().ravel()), np.sort(samples.images.ravel() / 255.0))
+    with pytest.raises(ValueError, match="training data only"):
+        make_dataset(samples, augmenter=augmenter, training=False)
+
+
+def test_heads_select_targets(samples):
+    _, y = next(iter(make_dataset(samples, heads=["emotion"])))
+    assert list(y) == ["emotion"]
+    with pytest.raises(ValueError, match="unknown heads"):
+        make_dataset(samples, heads=["valence"])
+
+
+def test_images_must_be_loaded_first(ckplus_48):
+    with pytest.raises(ValueError, match="read_images"):
+        make_dataset(load_ckplus(ckplus_48))
