@@ -1,6 +1,8 @@
 """Data: sources into :class:`Samples`, leakage-free splits, and tf.data pipelines."""
 from ferkit.data.augment import AugmentConfig, build_augmenter
 from ferkit.data.ckplus import CKPlusFormatError, load_ckplus, read_images
+from ferkit.data.filenames import load_filename_dataset, load_manifest, parse_filename_attributes
+from ferkit.data.folders import load_class_folders, merge_samples, sample_per_class
 from ferkit.data.labels import CKPLUS7, CKPLUS_EMOTIONS, FER2013_EMOTIONS, HIGH_LEVEL
 from ferkit.data.pipeline import make_dataset, targets
 from ferkit.data.samples import Samples
@@ -9,5 +11,7 @@ from ferkit.data.splits import assert_disjoint, group_split, shared_groups
 __all__ = [
     "AugmentConfig", "build_augmenter", "CKPlusFormatError", "load_ckplus", "read_images",
     "CKPLUS7", "CKPLUS_EMOTIONS", "FER2013_EMOTIONS", "HIGH_LEVEL", "make_dataset", "targets",
-    "Samples", "assert_disjoint", "group_split", "shared_groups",
+    "Samples", "assert_disjoint", "group_split", "shared_groups", "load_filename_dataset",
+    "load_manifest", "parse_filename_attributes", "load_class_folders", "merge_samples",
+    "sample_per_class",
 ]

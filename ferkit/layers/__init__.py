@@ -1,4 +1,5 @@
 """Reusable Keras layers; each keeps its constructor arguments and round-trips via get_config."""
+from ferkit.layers.occlusion import REGIONS, HalfFaceMask, RandomHalfFaceMask
 from ferkit.layers.residual import ResidualBlock
 
-__all__ = ["ResidualBlock"]
+__all__ = ["REGIONS", "HalfFaceMask", "RandomHalfFaceMask", "ResidualBlock"]
