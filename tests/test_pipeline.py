@@ -41,3 +41,25 @@ def test_heads_select_targets(samples):
 def test_images_must_be_loaded_first(ckplus_48):
     with pytest.raises(ValueError, match="read_images"):
         make_dataset(load_ckplus(ckplus_48))
+
+
+def test_files_decoded_in_the_pipeline_match_opencv(ckplus_48, samples):
+    decoded = make_dataset(load_ckplus(ckplus_48, min_au_count=2), batch_size=len(samples),
+                           image_size=(48, 48))
+    x, _ = next(iter(decoded))
+    np.testing.assert_allclose(x.numpy(), samples.images / 255.0, atol=1e-7)
+
+
+def test_corrupt_file_in_the_pipeline_is_named(tmp_path, ckplus_48):
+    import shutil
+
+    import tensorflow as tf
+
+    copy = tmp_path / "copy"
+    shutil.copytree(ckplus_48, copy)
+    victim = sorted((copy / "CK+48" / "anger").glob("*.png"))[0]
+    victim.write_bytes(b"")
+    dataset = make_dataset(load_ckplus(copy, min_au_count=2), image_size=(48, 48))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=victim.name):
+        for _ in dataset:
+            pass

@@ -33,17 +33,51 @@ def targets(samples: Samples, heads: Sequence[str] = HEADS) -> dict[str, np.ndar
 
 
 def _images(samples: Samples) -> np.ndarray:
-    if samples.images is None:
-        raise ValueError(f"{samples.source}: images are not loaded; call read_images() first")
     images = samples.images[samples.frame["image_index"].to_numpy()]
     return images[..., None] if images.ndim == 3 else images
 
 
+#: Leading bytes of the formats TensorFlow decodes: PNG, JPEG, GIF, BMP.
+_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM")
+
+
+def decode_file(path: tf.Tensor, image_size: Sequence[int], channels: int) -> tf.Tensor:
+    """Read, decode and resize one image file to uint8 ``(H, W, channels)``.
+
+    A file that is empty or not PNG/JPEG/GIF/BMP fails with an error that names it, instead
+    of TensorFlow's anonymous decode error.
+    """
+    raw = tf.io.read_file(path)
+    head = tf.strings.substr(raw, 0, 4)
+    known = tf.reduce_any([tf.strings.substr(head, 0, len(s)) == s for s in _SIGNATURES])
+    check = tf.debugging.Assert(known, ["not a PNG/JPEG/GIF/BMP image (empty or corrupt):", path])
+    with tf.control_dependencies([check]):
+        image = tf.io.decode_image(raw, channels=channels, expand_animations=False)
+    image = tf.image.resize(image, tuple(image_size), method="area")
+    return tf.cast(tf.round(image), tf.uint8)
+
+
+def _decoded(samples: Samples, image_size, channels, cache) -> tf.data.Dataset:
+    if "path" not in samples.frame.columns:
+        raise ValueError(f"{samples.source}: no images loaded and no 'path' column")
+    if image_size is None:
+        raise ValueError(f"{samples.source}: images are not loaded; pass image_size= to decode "
+                         "files in the pipeline, or call read_images() first")
+    paths = tf.data.Dataset.from_tensor_slices(samples.frame["path"].astype(str).to_numpy())
+    images = paths.map(lambda p: decode_file(p, image_size, channels),
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return images.cache(cache) if cache is not None else images
+
+
 def make_dataset(samples: Samples, *, batch_size: int = 32, training: bool = False,
                  augmenter: keras.layers.Layer | None = None, heads: Sequence[str] = HEADS,
-                 seed: int = 0) -> tf.data.Dataset:
+                 seed: int = 0, image_size: Sequence[int] | None = None, channels: int = 1,
+                 cache: str | None = "") -> tf.data.Dataset:
     """Batched ``(image, targets)`` dataset for ``model.fit`` / ``evaluate``.
 
+    In-memory images (``samples.images``) are used as they are. File-based samples are read
+    and decoded in parallel inside the pipeline when ``image_size`` (and ``channels``) are
+    given, then cached (``cache=""`` in memory, a path for a file cache, ``None`` for none).
     ``augmenter`` is applied only when ``training`` is True; passing one with
     ``training=False`` is an error, so evaluation data cannot be augmented by mistake.
     """
@@ -51,7 +85,12 @@ def make_dataset(samples: Samples, *, batch_size: int = 32, training: bool = Fal
         raise ValueError("augmentation is for training data only; pass augmenter=None here")
     if len(samples) == 0:
         raise ValueError(f"{samples.source}: no samples to build a dataset from")
-    dataset = tf.data.Dataset.from_tensor_slices((_images(samples), targets(samples, heads)))
+    if samples.images is not None:
+        images = tf.data.Dataset.from_tensor_slices(_images(samples))
+    else:
+        images = _decoded(samples, image_size, channels, cache)
+    labels = tf.data.Dataset.from_tensor_slices(targets(samples, heads))
+    dataset = tf.data.Dataset.zip((images, labels))
     dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y),
                           num_parallel_calls=tf.data.AUTOTUNE)
     if training:
