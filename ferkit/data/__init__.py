@@ -6,12 +6,14 @@ from ferkit.data.folders import load_class_folders, merge_samples, sample_per_cl
 from ferkit.data.labels import CKPLUS7, CKPLUS_EMOTIONS, FER2013_EMOTIONS, HIGH_LEVEL
 from ferkit.data.pipeline import make_dataset, targets
 from ferkit.data.samples import Samples
-from ferkit.data.splits import assert_disjoint, group_split, shared_groups
+from ferkit.data.splits import (
+    assert_disjoint, group_split, kfold, shared_groups, split_report, stratified_split,
+)
 
 __all__ = [
     "AugmentConfig", "build_augmenter", "CKPlusFormatError", "load_ckplus", "read_images",
     "CKPLUS7", "CKPLUS_EMOTIONS", "FER2013_EMOTIONS", "HIGH_LEVEL", "make_dataset", "targets",
     "Samples", "assert_disjoint", "group_split", "shared_groups", "load_filename_dataset",
     "load_manifest", "parse_filename_attributes", "load_class_folders", "merge_samples",
-    "sample_per_class",
+    "sample_per_class", "kfold", "split_report", "stratified_split",
 ]
