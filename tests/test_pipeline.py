@@ -63,3 +63,14 @@ def test_corrupt_file_in_the_pipeline_is_named(tmp_path, ckplus_48):
     with pytest.raises(tf.errors.InvalidArgumentError, match=victim.name):
         for _ in dataset:
             pass
+
+
+def test_soft_target_columns_replace_one_hot(samples):
+    frame = samples.frame.copy()
+    soft = np.full((len(frame), len(samples.classes)), 1.0 / len(samples.classes), "float32")
+    for i, name in enumerate(samples.classes):
+        frame[f"target_{name}"] = soft[:, i]
+    import dataclasses
+
+    _, y = next(iter(make_dataset(dataclasses.replace(samples, frame=frame), batch_size=4)))
+    np.testing.assert_allclose(y["emotion"].numpy(), soft[:4])

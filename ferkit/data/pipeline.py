@@ -1,6 +1,7 @@
 """Samples -> tf.data: images as float32 in [0, 1], targets as a dict keyed by head name.
 
-Heads: ``emotion`` (one-hot over ``samples.classes``) and ``au`` (multi-hot over
+Heads: ``emotion`` (one-hot over ``samples.classes``, or the soft/multi-hot FER+ targets in
+``target_<class>`` columns when the frame has them) and ``au`` (multi-hot over
 ``samples.aus``). Training datasets shuffle (seeded) and augment; evaluation datasets never
 augment and keep their order.
 """
@@ -24,12 +25,20 @@ def targets(samples: Samples, heads: Sequence[str] = HEADS) -> dict[str, np.ndar
         raise ValueError(f"unknown heads {unknown}; ferkit heads are {list(HEADS)}")
     out = {}
     if "emotion" in heads:
-        out["emotion"] = keras.utils.to_categorical(samples.labels, len(samples.classes)).astype("float32")
+        out["emotion"] = emotion_targets(samples)
     if "au" in heads:
         if not samples.aus:
             raise ValueError(f"{samples.source}: an 'au' head needs AU labels, but none are encoded")
         out["au"] = samples.au_matrix
     return out
+
+
+def emotion_targets(samples: Samples) -> np.ndarray:
+    """Soft targets from ``target_<class>`` columns (FER+ modes) when present, else one-hot."""
+    soft = [f"target_{name}" for name in samples.classes]
+    if set(soft) <= set(samples.frame.columns):
+        return samples.frame[soft].to_numpy(dtype="float32")
+    return keras.utils.to_categorical(samples.labels, len(samples.classes)).astype("float32")
 
 
 def _images(samples: Samples) -> np.ndarray:
