@@ -35,6 +35,14 @@ def _train(args) -> int:
     return 0
 
 
+def _data_inspect(args) -> int:
+    from ferkit.data.inspect import inspect_dataset
+
+    out = args.out or str(Path("runs") / "inspect" / Path(args.path).name.split(".")[0])
+    print(inspect_dataset(args.path, out, duplicates=not args.no_duplicates).to_text())
+    return 0
+
+
 def _models(args) -> int:
     from ferkit import models
 
@@ -65,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value, e.g. --set train.epochs=5 (repeatable)")
     train.set_defaults(run=_train)
+
+    data = commands.add_parser("data", help="dataset tools").add_subparsers(
+        dest="data_command", metavar="DATA_COMMAND", required=True)
+    inspect = data.add_parser("inspect", help="detect a dataset's format, count it, find "
+                                              "duplicates and plot it")
+    inspect.add_argument("path", help="FER2013 CSV (or its folder), CK+ tree, manifest CSV or "
+                                      "class folders")
+    inspect.add_argument("--out", help="folder for plots and counts (default runs/inspect/NAME)")
+    inspect.add_argument("--no-duplicates", action="store_true", help="skip duplicate hashing")
+    inspect.set_defaults(run=_data_inspect)
 
     listing = commands.add_parser("models", help="list registered models and presets")
     listing.set_defaults(run=_models)
