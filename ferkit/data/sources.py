@@ -1,0 +1,97 @@
+"""``load_from_config``: the configured source (or its synthetic stand-in) as Samples with images.
+
+With ``data.path`` empty, synthetic faces are first written in the source's own on-disk
+format, so the real loader is exercised either way.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.data import cleaning, synthetic, synthetic_formats
+from ferkit.data.ckplus import load_ckplus, read_images
+from ferkit.data.fer2013 import load_fer2013, load_ferplus, load_ferplus_rules
+from ferkit.data.filenames import load_filename_dataset, load_manifest
+from ferkit.data.folders import load_class_folders
+from ferkit.data.samples import Samples
+
+FERPLUS_VOTES = "fer2013new.csv"
+
+
+def synthesise(data, root: Path, seed: int) -> Path:
+    """Write synthetic data for ``data.source`` under ``root`` and return the path to load."""
+    spec = data.synthetic
+    if data.source == "ckplus":
+        return synthetic.write_ckplus(root, n_subjects=spec.subjects,
+                                      sequences_per_subject=spec.sequences_per_subject,
+                                      frames_per_sequence=spec.frames_per_sequence, seed=seed,
+                                      layout=spec.layout)
+    if data.source in ("fer2013", "ferplus"):
+        return synthetic_formats.write_fer2013(root, n=spec.images, seed=seed,
+                                               n_subjects=spec.subjects).parent
+    if data.source in ("folders", "filenames"):
+        if not spec.classes:
+            raise ValueError("data.synthetic.classes must map each class folder to a synthetic "
+                             f"emotion ({', '.join(synthetic.EMOTION_PROTOTYPES)}) for source "
+                             f"{data.source!r} without data.path")
+        per_class = max(2, spec.images // len(spec.classes))
+        return synthetic_formats.write_class_folders(root, spec.classes, per_class,
+                                                     size=max(data.image_size), seed=seed,
+                                                     n_subjects=spec.subjects)
+    raise ValueError(f"data.source {data.source!r} needs data.path (no synthetic stand-in)")
+
+
+def _fer_csv(path: Path) -> Path:
+    if path.is_file():
+        return path
+    for name in ("fer2013.csv.gz", "fer2013.csv"):
+        if (path / name).is_file():
+            return path / name
+    raise FileNotFoundError(f"{path}: no fer2013.csv or fer2013.csv.gz in this folder")
+
+
+def _load(data, path: Path) -> Samples:
+    if data.source == "ckplus":
+        return load_ckplus(path, labels=data.labels, n_peak=data.n_peak, aus=data.aus,
+                           min_au_count=data.min_au_count)
+    if data.source == "fer2013":
+        return load_fer2013(_fer_csv(path))
+    if data.source == "ferplus":
+        csv = _fer_csv(path)
+        votes = csv.parent / FERPLUS_VOTES
+        if data.ferplus_rules:
+            return load_ferplus_rules(csv, votes, data.ferplus_rules)
+        return load_ferplus(csv, votes, mode=data.ferplus_mode, eval_mode="majority")
+    if data.source == "folders":
+        return load_class_folders(path, label_map=data.label_map, classes=data.classes,
+                                  limit_per_class=data.limit_per_class)
+    if data.source == "filenames":
+        return load_filename_dataset(path, template=data.template, label_map=data.label_map,
+                                     classes=data.classes)
+    return load_manifest(path, label_map=data.label_map, classes=data.classes)
+
+
+def _fit_images(samples: Samples, size: tuple[int, int], channels: int) -> Samples:
+    """In-memory images resized / converted to the configured shape."""
+    images = samples.images
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.shape[1:3] != size:
+        images = cleaning.resize(images, size)
+        images = images[..., None] if images.ndim == 3 else images
+    if images.shape[-1] != channels:
+        images = cleaning.to_rgb(images) if channels == 3 else cleaning.to_grayscale(images)
+        images = images[..., None] if images.ndim == 3 else images
+    return dataclasses.replace(samples, images=np.ascontiguousarray(images))
+
+
+def load_from_config(data, workdir: str | Path, seed: int = 0) -> Samples:
+    """Load ``data`` (a :class:`ferkit.config.DataConfig`) with images at the configured shape."""
+    path = Path(data.path) if data.path else synthesise(data, Path(workdir) / "synthetic_data", seed)
+    samples = _load(data, path)
+    size, channels = tuple(data.image_size), data.channels
+    if samples.images is None:
+        return read_images(samples, size, channels)
+    return _fit_images(samples, size, channels)
