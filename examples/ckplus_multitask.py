@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from ferkit.config import load_config
-from ferkit.data import synthetic
+from ferkit.data.sources import synthesise
 from ferkit.training import run_experiment
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "ckplus_multitask.yaml"
@@ -59,13 +59,9 @@ def main(argv=None) -> int:
             overrides.append(f"data.path={args.data}")
         config = load_config(args.config, overrides)
         if not args.data:
-            spec = config.data.synthetic
-            root = synthetic.write_ckplus(Path(tmp) / "ckplus", n_subjects=spec.subjects,
-                                          sequences_per_subject=spec.sequences_per_subject,
-                                          frames_per_sequence=spec.frames_per_sequence,
-                                          seed=config.seed, layout=spec.layout)
-            config.data.path = str(root)
-            print(f"No --data given: wrote a synthetic CK+ tree ({spec.subjects} subjects) to {root}")
+            config.data.path = str(synthesise(config.data, Path(tmp) / "ckplus", config.seed))
+            print(f"No --data given: wrote a synthetic CK+ tree "
+                  f"({config.data.synthetic.subjects} subjects) to {config.data.path}")
         result = run_experiment(config, args.out)
         print_results(result)
     return 0

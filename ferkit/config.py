@@ -23,24 +23,43 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass
 class SyntheticDataConfig:
-    """Size of the synthetic CK+ tree generated when ``data.path`` is empty."""
+    """Synthetic data generated in ``data.source``'s format when ``data.path`` is empty.
+
+    CK+ uses ``subjects`` x ``sequences_per_subject`` x ``frames_per_sequence``; FER2013/FER+
+    write ``images`` rows; class folders write ``images // len(classes)`` per class, drawing
+    for each folder the synthetic emotion ``classes`` maps it to.
+    """
 
     subjects: int = 60
     sequences_per_subject: int = 7
     frames_per_sequence: int = 6
     layout: Literal["full", "ck48"] = "full"
+    images: int = 1200
+    classes: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
 class DataConfig:
-    """Where the images come from and how labels are encoded."""
+    """Where the images come from and how labels are encoded.
 
-    source: Literal["ckplus"] = "ckplus"
+    ``source`` picks the loader: ``ckplus`` (full tree or CK+48), ``fer2013`` (CSV),
+    ``ferplus`` (FER2013 CSV + ``fer2013new.csv`` in the same folder), ``folders`` (class
+    folders), ``filenames`` (labels and attributes parsed from file names with ``template``)
+    or ``manifest`` (a CSV of paths and labels).
+    """
+
+    source: Literal["ckplus", "fer2013", "ferplus", "folders", "filenames", "manifest"] = "ckplus"
     path: str | None = None
     labels: Literal["ckplus7", "ckplus8", "3way"] = "ckplus7"
     aus: str | list[int] = "auto"
     min_au_count: int = 10
     n_peak: int = 3
+    ferplus_mode: Literal["majority", "probability", "crossentropy", "multi_target"] = "majority"
+    ferplus_rules: str | None = None
+    label_map: dict[str, str | None] | None = None
+    classes: list[str] | None = None
+    limit_per_class: int | None = None
+    template: str = "{expression}_{race}_{gender}_{index}"
     image_size: list[int] = dataclasses.field(default_factory=lambda: [48, 48])
     channels: Literal[1, 3] = 1
     synthetic: SyntheticDataConfig = dataclasses.field(default_factory=SyntheticDataConfig)
@@ -48,8 +67,14 @@ class DataConfig:
 
 @dataclasses.dataclass
 class SplitConfig:
-    """Group-disjoint, class-stratified train/val/test fractions."""
+    """How images are split into train / val / test.
 
+    ``group``: whole ``by`` groups (subjects) per split, class-stratified. ``stratified``:
+    per image, class-stratified. ``predefined``: the source's own split (FER2013 ``Usage``,
+    split folders); without a test split the run is evaluated on val and says so.
+    """
+
+    method: Literal["group", "stratified", "predefined"] = "group"
     by: str = "subject"
     fractions: list[float] = dataclasses.field(default_factory=lambda: [0.6, 0.2, 0.2])
 
@@ -64,14 +89,34 @@ class ModelConfig:
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Optimiser and loop settings."""
+    """Optimiser, schedule and loop settings.
+
+    ``weight_decay`` is decoupled decay (AdamW / SGD); L2 penalties are model arguments
+    (``model.args.l2``). ``schedule``: ``constant``, ``step`` (x ``gamma`` every ``step_size``
+    epochs; seed 003: 0.1 every 5), ``cosine`` (to 0 over ``epochs``) or ``plateau`` (x ``gamma``
+    after ``plateau_patience`` epochs without a better ``val_loss``). ``resume`` keeps a backup
+    each epoch so a killed run continues where it stopped when started again.
+    """
 
     epochs: int = 40
     batch_size: int = 32
     learning_rate: float = 1e-3
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: Literal["constant", "step", "cosine", "plateau"] = "constant"
+    step_size: int = 5
+    gamma: float = 0.1
+    plateau_patience: int = 3
     patience: int = 8
+    label_smoothing: float = 0.0
+    class_weights: Literal["none", "balanced"] = "none"
     au_loss_weight: float = 1.0
+    mixed_precision: bool = False
     jit_compile: bool = True
+    deterministic: bool = False
+    tensorboard: bool = False
+    resume: bool = True
     verbose: Literal["auto", 0, 1, 2] = "auto"
 
 

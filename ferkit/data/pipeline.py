@@ -2,8 +2,9 @@
 
 Heads: ``emotion`` (one-hot over ``samples.classes``, or the soft/multi-hot FER+ targets in
 ``target_<class>`` columns when the frame has them) and ``au`` (multi-hot over
-``samples.aus``). Training datasets shuffle (seeded) and augment; evaluation datasets never
-augment and keep their order.
+``samples.aus``). Training datasets shuffle (seeded), augment, and carry a ``sample_weight`` column as
+per-image loss weights when the frame has one; evaluation datasets never augment, never
+weight, and keep their order.
 """
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ import tensorflow as tf
 from ferkit.data.samples import Samples
 
 HEADS = ("emotion", "au")
+#: A frame column of per-image loss weights (class balancing, group-weighted fairness
+#: mitigation); training datasets yield it as Keras' ``sample_weight``.
+WEIGHT_COLUMN = "sample_weight"
 
 
 def targets(samples: Samples, heads: Sequence[str] = HEADS) -> dict[str, np.ndarray]:
@@ -99,13 +103,19 @@ def make_dataset(samples: Samples, *, batch_size: int = 32, training: bool = Fal
     else:
         images = _decoded(samples, image_size, channels, cache)
     labels = tf.data.Dataset.from_tensor_slices(targets(samples, heads))
-    dataset = tf.data.Dataset.zip((images, labels))
-    dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y),
+    if training and WEIGHT_COLUMN in samples.frame.columns:
+        weights = tf.data.Dataset.from_tensor_slices(
+            samples.frame[WEIGHT_COLUMN].to_numpy(dtype="float32"))
+        dataset = tf.data.Dataset.zip((images, labels, weights))
+    else:
+        dataset = tf.data.Dataset.zip((images, labels))
+    dataset = dataset.map(lambda x, *rest: (tf.cast(x, tf.float32) / 255.0, *rest),
                           num_parallel_calls=tf.data.AUTOTUNE)
     if training:
         dataset = dataset.shuffle(len(samples), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
     if training and augmenter is not None:
-        dataset = dataset.map(lambda x, y: (tf.clip_by_value(augmenter(x, training=True), 0.0, 1.0), y),
+        dataset = dataset.map(lambda x, *rest: (tf.clip_by_value(augmenter(x, training=True), 0.0, 1.0),
+                                                *rest),
                               num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -34,11 +34,16 @@ def head_losses_and_metrics(heads, au_threshold: float = 0.5, label_smoothing: f
 
 
 def compile_model(model: keras.Model, learning_rate: float = 1e-3, au_loss_weight: float = 1.0,
-                  jit_compile: bool = True, label_smoothing: float = 0.0) -> keras.Model:
-    """Compile with Adam, per-head losses/metrics and loss weights; returns the model."""
+                  jit_compile: bool = True, label_smoothing: float = 0.0,
+                  optimizer: keras.optimizers.Optimizer | None = None) -> keras.Model:
+    """Compile with per-head losses/metrics and loss weights; returns the model.
+
+    ``optimizer`` defaults to Adam at ``learning_rate``.
+    """
     heads = head_names(model)
     losses, metrics = head_losses_and_metrics(heads, label_smoothing=label_smoothing)
     weights = {head: (au_loss_weight if head == "au" else 1.0) for head in heads}
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses, metrics=metrics,
+    optimizer = optimizer or keras.optimizers.Adam(learning_rate)
+    model.compile(optimizer=optimizer, loss=losses, metrics=metrics,
                   loss_weights=weights, jit_compile=jit_compile)
     return model

@@ -2,30 +2,35 @@
 
 Run directory::
 
-    config.yaml  splits.csv  model.keras  history.json  training_log.csv  metrics.json
+    config.yaml  splits.csv  model.keras  history.json  training_log.csv  metrics.json  run.json
     emotion_report.{csv,md}  confusion_matrix.{csv,md}  au_report.{csv,md}  predictions.csv
-    plots/{history,confusion_matrix,emotion_f1,au_f1}.png
+    plots/{history,confusion_matrix,emotion_f1,au_f1}.png   backup/ (while training)
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import inspect
 import json
 import time
 from pathlib import Path
 
 import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
 
 from ferkit import models
 from ferkit.config import Config, save_config
-from ferkit.data import synthetic
 from ferkit.data.augment import build_augmenter
-from ferkit.data.ckplus import load_ckplus, read_images
-from ferkit.data.pipeline import make_dataset
+from ferkit.data.pipeline import WEIGHT_COLUMN, make_dataset
 from ferkit.data.samples import Samples
-from ferkit.data.splits import assert_disjoint, group_split
+from ferkit.data.sources import load_from_config
+from ferkit.data.splits import assert_disjoint, group_split, stratified_split
 from ferkit.evaluation.evaluate import Evaluation, evaluate_model
 from ferkit.training.compile import compile_model
 from ferkit.training.fit import BEST_MODEL, fit
+from ferkit.training.optim import make_optimizer, schedule_callbacks
 
 SPLITS = ("train", "val", "test")
 
@@ -40,65 +45,116 @@ class RunResult:
     history: dict[str, list[float]]
     evaluation: Evaluation
     seconds: float
+    evaluated_on: str = "test"
+
+
+def assign_splits(samples: Samples, split, seed: int) -> Samples:
+    """Add the configured ``split`` column (group-disjoint, stratified or predefined)."""
+    frame = samples.frame
+    if split.method == "predefined":
+        if "split" not in frame.columns:
+            raise ValueError(f"{samples.source}: split.method 'predefined' needs a source with its "
+                             "own split (FER2013 Usage, split folders); use 'group' or 'stratified'")
+        missing = {"train", "val"} - set(frame["split"])
+        if missing:
+            raise ValueError(f"{samples.source}: the predefined split has no {sorted(missing)} rows")
+        return samples
+    if split.method == "group":
+        assigned = group_split(frame, split.fractions, SPLITS, group=split.by, seed=seed)
+    else:
+        assigned = stratified_split(frame, split.fractions, SPLITS, seed=seed)
+    frame = frame.assign(split=assigned.to_numpy())
+    if split.method == "group":
+        assert_disjoint(frame, split.by)
+    return dataclasses.replace(samples, frame=frame)
 
 
 def prepare_data(config: Config, run_dir: Path) -> Samples:
-    """Load (or first synthesise) the CK+ tree, read images, and add a ``split`` column."""
-    data = config.data
-    root = Path(data.path) if data.path else _synthesise(config, run_dir / "synthetic_ckplus")
-    samples = load_ckplus(root, labels=data.labels, n_peak=data.n_peak, aus=data.aus,
-                          min_au_count=data.min_au_count)
-    samples = read_images(samples, tuple(data.image_size), data.channels)
-    split = group_split(samples.frame, config.split.fractions, SPLITS, group=config.split.by,
-                        seed=config.seed)
-    samples.frame["split"] = split.to_numpy()
-    assert_disjoint(samples.frame, config.split.by)
-    return samples
-
-
-def _synthesise(config: Config, root: Path) -> Path:
-    spec = config.data.synthetic
-    if not (root / "Emotion").is_dir() and not (root / "CK+48").is_dir():
-        synthetic.write_ckplus(root, n_subjects=spec.subjects,
-                               sequences_per_subject=spec.sequences_per_subject,
-                               frames_per_sequence=spec.frames_per_sequence, seed=config.seed,
-                               layout=spec.layout)
-    return root
+    """Load (or first synthesise) the configured data with images, then split it."""
+    samples = load_from_config(config.data, run_dir, config.seed)
+    return assign_splits(samples, config.split, config.seed)
 
 
 def build_model(config: Config, samples: Samples) -> keras.Model:
-    """The configured model, sized to the data's image shape, classes and AUs."""
+    """The configured model, sized to the data's image shape, classes and (if it has an AU
+    head) action units."""
     size, channels = config.data.image_size, config.data.channels
-    args = dict(input_shape=(size[0], size[1], channels), num_classes=len(samples.classes),
-                num_aus=len(samples.aus))
+    builder_name, _ = models.resolve(config.model.name)
+    accepted = inspect.signature(models.registry._BUILDERS[builder_name]).parameters
+    args = dict(input_shape=(size[0], size[1], channels), num_classes=len(samples.classes))
+    if "num_aus" in accepted:
+        args["num_aus"] = len(samples.aus)
     args.update(config.model.args)
     return models.build(config.model.name, **args)
 
 
+def balanced_weights(frame: pd.DataFrame) -> np.ndarray:
+    """Inverse class-frequency weights with mean 1 (``class_weights: balanced``)."""
+    counts = frame["label"].map(frame["label"].value_counts())
+    weights = len(frame) / (frame["label"].nunique() * counts)
+    return (weights / weights.mean()).to_numpy(dtype="float64")
+
+
+@contextlib.contextmanager
+def precision_policy(mixed: bool):
+    """Use ``mixed_bfloat16`` inside the block when asked, restoring the previous policy."""
+    previous = keras.mixed_precision.global_policy()
+    if mixed:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _datasets(config: Config, samples: Samples, heads: list[str]):
+    train_samples = samples.split("train")
+    if config.train.class_weights == "balanced":
+        frame = train_samples.frame.assign(**{WEIGHT_COLUMN: balanced_weights(train_samples.frame)})
+        train_samples = dataclasses.replace(train_samples, frame=frame)
+    augmenter = build_augmenter(config.augment, config.seed) if config.augment else None
+    batch = config.train.batch_size
+    train = make_dataset(train_samples, batch_size=batch, training=True, augmenter=augmenter,
+                         heads=heads, seed=config.seed)
+    val = make_dataset(samples.split("val"), batch_size=batch, heads=heads)
+    steps = int(np.ceil(len(train_samples) / batch))
+    return train, val, steps
+
+
 def run_experiment(config: Config, run_dir: str | Path) -> RunResult:
-    """Train and evaluate ``config`` into ``run_dir`` and return the result."""
+    """Train and evaluate ``config`` into ``run_dir`` and return the result.
+
+    Starting again on the same ``run_dir`` after an interruption resumes training from the
+    last finished epoch (``train.resume``).
+    """
     start = time.perf_counter()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, run_dir / "config.yaml")
     keras.utils.set_random_seed(config.seed)
+    if config.train.deterministic:
+        tf.config.experimental.enable_op_determinism()
     samples = prepare_data(config, run_dir)
     samples.frame.drop(columns=["image_index"]).to_csv(run_dir / "splits.csv", index=False)
-    model = build_model(config, samples)
-    heads = list(model.output.keys())
     train = config.train
-    compile_model(model, train.learning_rate, train.au_loss_weight, train.jit_compile)
-    augmenter = build_augmenter(config.augment, config.seed) if config.augment else None
-    train_ds = make_dataset(samples.split("train"), batch_size=train.batch_size, training=True,
-                            augmenter=augmenter, heads=heads, seed=config.seed)
-    val_ds = make_dataset(samples.split("val"), batch_size=train.batch_size, heads=heads)
-    history = fit(model, train_ds, val_ds, run_dir, train.epochs, train.patience, train.verbose)
-    evaluation = evaluate_model(model, samples.split("test"), run_dir)
+    with precision_policy(train.mixed_precision):
+        model = build_model(config, samples)
+        heads = list(model.output.keys())
+        train_ds, val_ds, steps = _datasets(config, samples, heads)
+        compile_model(model, train.learning_rate, train.au_loss_weight, train.jit_compile,
+                      train.label_smoothing, make_optimizer(train, steps))
+        history = fit(model, train_ds, val_ds, run_dir, train.epochs, train.patience, train.verbose,
+                      extra_callbacks=schedule_callbacks(train), resume=train.resume,
+                      tensorboard=train.tensorboard)
+        evaluated_on = "test" if (samples.frame["split"] == "test").any() else "val"
+        evaluation = evaluate_model(model, samples.split(evaluated_on), run_dir)
     seconds = time.perf_counter() - start
     (run_dir / "run.json").write_text(json.dumps(
-        {"seconds": seconds, "epochs_run": len(history.get("loss", [])),
+        {"name": config.name, "seconds": seconds, "epochs_run": len(history.get("loss", [])),
+         "evaluated_on": evaluated_on,
          "split_sizes": samples.frame["split"].value_counts().to_dict(),
          "classes": list(samples.classes), "aus": list(samples.aus),
+         "image_size": list(config.data.image_size), "channels": config.data.channels,
          "model": model.name, "parameters": int(model.count_params()),
          "best_model": BEST_MODEL}, indent=1))
-    return RunResult(run_dir, model, samples, history, evaluation, seconds)
+    return RunResult(run_dir, model, samples, history, evaluation, seconds, evaluated_on)

@@ -1,4 +1,5 @@
-"""``fit``: train into a run directory with early stopping and a best-by-val-loss checkpoint."""
+"""``fit``: train into a run directory with early stopping, a best-by-val-loss checkpoint and
+an epoch backup, so a killed run resumes where it stopped."""
 from __future__ import annotations
 
 import json
@@ -7,11 +8,33 @@ import sys
 from pathlib import Path
 
 import keras
+import pandas as pd
 import tensorflow as tf
 
 from ferkit.evaluation.plots import plot_history
 
 BEST_MODEL = "model.keras"
+TRAINING_LOG = "training_log.csv"
+BACKUP_DIR = "backup"
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` whose files are replaced atomically.
+
+    Keras overwrites its backup in place, so a process killed mid-write leaves a corrupt file
+    that blocks resuming. Here each file is written beside the old one and then renamed over
+    it; a kill at any moment leaves the previous complete backup.
+    """
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        partial_weights = self._weights_path.replace(".weights.h5", ".partial.weights.h5")
+        self.model.save_weights(partial_weights, overwrite=True)
+        partial_metadata = self._training_metadata_path + ".partial"
+        with open(partial_metadata, "w") as handle:
+            json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, handle)
+        os.replace(partial_weights, self._weights_path)
+        os.replace(partial_metadata, self._training_metadata_path)
 
 
 def default_verbose() -> int:
@@ -19,26 +42,52 @@ def default_verbose() -> int:
     return 1 if sys.stdout.isatty() and not os.environ.get("CI") else 2
 
 
+def logged_history(run_dir: str | Path) -> dict[str, list[float]]:
+    """The per-epoch history in ``training_log.csv``, one row per epoch (a re-run epoch's
+    last entry wins, which happens when a run is killed between logging and backing up)."""
+    log = pd.read_csv(Path(run_dir) / TRAINING_LOG)
+    log = log.drop_duplicates("epoch", keep="last").sort_values("epoch")
+    return {k: [float(v) for v in log[k]] for k in log.columns if k != "epoch"}
+
+
+def _best_so_far(run_dir: Path, monitor: str) -> float | None:
+    log = run_dir / TRAINING_LOG
+    if not (log.is_file() and (run_dir / BEST_MODEL).is_file()):
+        return None
+    values = pd.read_csv(log).get(monitor)
+    return float(values.min()) if values is not None and len(values) else None
+
+
 def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_dir: str | Path,
         epochs: int = 40, patience: int = 8, verbose: int | str = "auto",
-        extra_callbacks: list | None = None) -> dict[str, list[float]]:
+        extra_callbacks: list | None = None, resume: bool = True,
+        tensorboard: bool = False) -> dict[str, list[float]]:
     """Train a compiled model; keep the best weights by ``val_loss`` in ``run_dir/model.keras``.
 
-    Writes ``history.json``, ``training_log.csv`` and ``plots/history.png``. Early stopping
-    restores the best weights, so the returned model state matches the saved checkpoint.
+    Writes ``history.json``, ``training_log.csv`` and ``plots/history.png``; early stopping
+    restores the best weights, so the returned model matches the checkpoint. With ``resume``
+    an epoch backup in ``run_dir/backup`` lets a killed run continue from its last finished
+    epoch (the checkpoint keeps the best value seen before the interruption; early stopping's
+    patience counts again from the resumed epoch).
     """
     run_dir = Path(run_dir)
     (run_dir / "plots").mkdir(parents=True, exist_ok=True)
+    best = _best_so_far(run_dir, "val_loss") if resume else None
     callbacks = [
-        keras.callbacks.ModelCheckpoint(run_dir / BEST_MODEL, monitor="val_loss", save_best_only=True),
+        keras.callbacks.ModelCheckpoint(run_dir / BEST_MODEL, monitor="val_loss",
+                                        save_best_only=True, initial_value_threshold=best),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-        keras.callbacks.CSVLogger(str(run_dir / "training_log.csv")),
+        keras.callbacks.CSVLogger(str(run_dir / TRAINING_LOG), append=resume and best is not None),
         *(extra_callbacks or []),
     ]
+    if resume:
+        callbacks.append(AtomicBackupAndRestore(str(run_dir / BACKUP_DIR)))
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
     verbose = default_verbose() if verbose == "auto" else int(verbose)
-    history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
-                        verbose=verbose, shuffle=False)  # the dataset shuffles itself
-    record = {k: [float(v) for v in values] for k, values in history.history.items()}
+    model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=verbose,
+              shuffle=False)  # the dataset shuffles itself
+    record = logged_history(run_dir)
     (run_dir / "history.json").write_text(json.dumps(record, indent=1))
     plot_history(record, run_dir / "plots" / "history.png")
     return record

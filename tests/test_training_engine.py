@@ -1,0 +1,103 @@
+"""Optimisers, schedules, class weights, mixed precision and kill-and-resume."""
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferkit.config import config_from_dict
+from ferkit.training import run_experiment
+from ferkit.training.experiment import balanced_weights
+from ferkit.training.fit import logged_history
+from ferkit.training.optim import learning_rate, make_optimizer, schedule_callbacks
+
+TINY = {"model": {"args": {"filters": [4], "blocks": [1], "stem_filters": 4}},
+        "data": {"min_au_count": 2}}
+
+
+def _config(path, **train):
+    return config_from_dict({**TINY, "data": {**TINY["data"], "path": str(path)},
+                             "train": {"epochs": 2, "jit_compile": False, "verbose": 0, **train}})
+
+
+def test_step_schedule_decays_tenfold_every_five_epochs():
+    train = _config(".", schedule="step", learning_rate=0.1, step_size=5, gamma=0.1).train
+    rate = learning_rate(train, steps_per_epoch=10)
+    assert np.isclose(float(rate(49)), 0.1) and np.isclose(float(rate(50)), 0.01)
+    assert np.isclose(float(rate(100)), 0.001)
+
+
+def test_cosine_schedule_reaches_zero_and_plateau_is_a_callback():
+    train = _config(".", schedule="cosine", epochs=4).train
+    assert float(learning_rate(train, 10)(40)) < 1e-6
+    plateau = _config(".", schedule="plateau", gamma=0.5, plateau_patience=2).train
+    (callback,) = schedule_callbacks(plateau)
+    assert isinstance(callback, keras.callbacks.ReduceLROnPlateau) and callback.factor == 0.5
+
+
+@pytest.mark.parametrize("name, cls", [("adam", keras.optimizers.Adam),
+                                       ("adamw", keras.optimizers.AdamW),
+                                       ("sgd", keras.optimizers.SGD)])
+def test_optimizers(name, cls):
+    decay = 0.0 if name == "adam" else 1e-4
+    optimizer = make_optimizer(_config(".", optimizer=name, weight_decay=decay).train, 10)
+    assert type(optimizer) is cls
+    if name != "adam":
+        assert np.isclose(optimizer.weight_decay, 1e-4)
+
+
+def test_adam_with_weight_decay_is_refused():
+    with pytest.raises(ValueError, match="adamw"):
+        make_optimizer(_config(".", weight_decay=1e-4).train, 10)
+
+
+def test_balanced_weights_are_inverse_to_class_frequency():
+    frame = pd.DataFrame({"label": [0, 0, 0, 1]})
+    weights = balanced_weights(frame)
+    assert np.isclose(weights.mean(), 1.0) and np.isclose(weights[3] / weights[0], 3.0)
+
+
+def test_engine_options_run_end_to_end(tmp_path, ckplus_48):
+    config = _config(ckplus_48, optimizer="sgd", weight_decay=1e-4, schedule="step",
+                     label_smoothing=0.1, class_weights="balanced", mixed_precision=True,
+                     tensorboard=True, deterministic=True)
+    result = run_experiment(config, tmp_path / "run")
+    assert result.model.get_layer("stem_conv").compute_dtype == "bfloat16"
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored afterwards
+    assert (tmp_path / "run" / "logs").is_dir()
+    assert len(result.history["loss"]) == 2
+
+
+def test_a_killed_run_resumes_to_the_same_final_epoch(tmp_path, ckplus_48):
+    run = tmp_path / "run"
+    overrides = ["train.epochs=12", "train.patience=100", "train.jit_compile=false",
+                 "train.verbose=0", "data.min_au_count=2", f"data.path={ckplus_48}",
+                 "model.args={filters: [4], blocks: [1], stem_filters: 4}"]
+    command = [sys.executable, "-m", "ferkit.cli", "train", "--config",
+               str(Path(__file__).parent.parent / "configs" / "ckplus_multitask.yaml"),
+               "--out", str(run)] + [a for o in overrides for a in ("--set", o)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = run / "training_log.csv"
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if log.is_file() and len(log.read_text().splitlines()) >= 3:  # header + 2 epochs
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "training finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = len(logged_history(run)["loss"])
+    assert 2 <= killed_at < 12 and not (run / "metrics.json").exists()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    history = json.loads((run / "history.json").read_text())
+    assert len(history["loss"]) == 12  # every epoch once: resumed, not restarted
+    epochs = pd.read_csv(log)["epoch"]
+    assert sorted(set(epochs)) == list(range(12))
+    assert (run / "metrics.json").is_file() and (run / "model.keras").is_file()
