@@ -60,3 +60,18 @@ def test_example_runs_end_to_end_in_fast_mode(tmp_path):
         assert (run / name).is_file(), name
     splits = __import__("pandas").read_csv(run / "splits.csv")
     assert splits.groupby("subject")["split"].nunique().max() == 1  # subject-disjoint
+
+
+def test_report_command_builds_the_html_page(tmp_path, ckplus_full, capsys):
+    run = tmp_path / "run"
+    args = ["train", "--config", str(ROOT / "configs" / "ckplus_multitask.yaml"),
+            "--data", str(ckplus_full), "--out", str(run)]
+    for item in ["train.epochs=1", "train.jit_compile=false", "data.min_au_count=2",
+                 "train.verbose=0", "model.args={filters: [4], blocks: [1], stem_filters: 4}"]:
+        args += ["--set", item]
+    assert main(args) == 0
+    assert main(["report", str(run)]) == 0
+    page = (run / "report.html").read_text()
+    assert "emotion_report" in page and "data:image/png;base64," in page
+    assert main(["report", str(tmp_path)]) == 2
+    assert "missing config.yaml" in capsys.readouterr().err

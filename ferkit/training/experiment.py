@@ -150,7 +150,7 @@ def run_experiment(config: Config, run_dir: str | Path) -> RunResult:
         evaluation = evaluate_model(model, samples.split(evaluated_on), run_dir)
     seconds = time.perf_counter() - start
     (run_dir / "run.json").write_text(json.dumps(
-        {"name": config.name, "seconds": seconds, "epochs_run": len(history.get("loss", [])),
+        {"name": config.name, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": seconds, "epochs_run": len(history.get("loss", [])),
          "evaluated_on": evaluated_on,
          "split_sizes": samples.frame["split"].value_counts().to_dict(),
          "classes": list(samples.classes), "aus": list(samples.aus),
