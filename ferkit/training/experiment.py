@@ -121,24 +121,24 @@ def _datasets(config: Config, samples: Samples, heads: list[str]):
     return train, val, steps
 
 
-def run_experiment(config: Config, run_dir: str | Path) -> RunResult:
-    """Train and evaluate ``config`` into ``run_dir`` and return the result.
+def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
+                     model: keras.Model | None = None) -> RunResult:
+    """Train and evaluate on already loaded and split ``samples`` into ``run_dir``.
 
-    Starting again on the same ``run_dir`` after an interruption resumes training from the
-    last finished epoch (``train.resume``).
+    The building block behind :func:`run_experiment`, k-fold cross-validation and tuning:
+    ``samples.frame["split"]`` says which rows train, validate and test. ``model`` (built
+    and not yet compiled) replaces the configured one, e.g. to fine-tune a trained trunk.
     """
     start = time.perf_counter()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, run_dir / "config.yaml")
     keras.utils.set_random_seed(config.seed)
-    if config.train.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    samples = prepare_data(config, run_dir)
-    samples.frame.drop(columns=["image_index"]).to_csv(run_dir / "splits.csv", index=False)
+    samples.frame.drop(columns=["image_index"], errors="ignore").to_csv(run_dir / "splits.csv",
+                                                                       index=False)
     train = config.train
     with precision_policy(train.mixed_precision):
-        model = build_model(config, samples)
+        model = model if model is not None else build_model(config, samples)
         heads = list(model.output.keys())
         train_ds, val_ds, steps = _datasets(config, samples, heads)
         compile_model(model, train.learning_rate, train.au_loss_weight, train.jit_compile,
@@ -150,11 +150,31 @@ def run_experiment(config: Config, run_dir: str | Path) -> RunResult:
         evaluation = evaluate_model(model, samples.split(evaluated_on), run_dir)
     seconds = time.perf_counter() - start
     (run_dir / "run.json").write_text(json.dumps(
-        {"name": config.name, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": seconds, "epochs_run": len(history.get("loss", [])),
-         "evaluated_on": evaluated_on,
+        {"name": config.name, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": seconds,
+         "epochs_run": len(history.get("loss", [])), "evaluated_on": evaluated_on,
          "split_sizes": samples.frame["split"].value_counts().to_dict(),
          "classes": list(samples.classes), "aus": list(samples.aus),
          "image_size": list(config.data.image_size), "channels": config.data.channels,
          "model": model.name, "parameters": int(model.count_params()),
          "best_model": BEST_MODEL}, indent=1))
     return RunResult(run_dir, model, samples, history, evaluation, seconds, evaluated_on)
+
+
+def run_experiment(config: Config, run_dir: str | Path) -> RunResult:
+    """Load, split, train and evaluate ``config`` into ``run_dir`` and return the result.
+
+    Starting again on the same ``run_dir`` after an interruption resumes training from the
+    last finished epoch (``train.resume``). ``run.json``'s ``seconds`` include data loading.
+    """
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if config.train.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(config.seed)
+    samples = prepare_data(config, run_dir)
+    result = train_on_samples(config, samples, run_dir)
+    result.seconds = time.perf_counter() - start
+    info = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**info, "seconds": result.seconds}, indent=1))
+    return result
