@@ -113,3 +113,23 @@ def test_unreadable_image_is_named(tmp_path, ckplus_48):
     samples = load_ckplus(copy)
     with pytest.raises(OSError, match=victim.name):
         read_images(samples)
+
+
+def test_landmarks_are_read_per_frame(tmp_path, ckplus_full):
+    copy = tmp_path / "copy"
+    shutil.copytree(ckplus_full, copy)
+    first = load_ckplus(copy, n_peak=1).frame.iloc[0]
+    image = __import__("pathlib").Path(first["path"])
+    folder = copy / "Landmarks" / first["subject"] / first["sequence"]
+    folder.mkdir(parents=True)
+    points = np.arange(136, dtype="float32").reshape(68, 2)
+    (folder / f"{image.stem}_landmarks.txt").write_text(
+        "".join(f"   {x:.7e}   {y:.7e}\n" for x, y in points))
+    frame = load_ckplus(copy, n_peak=1, landmarks=True).frame
+    np.testing.assert_array_equal(frame.iloc[0]["landmarks"], points)
+    assert frame["landmarks"].iloc[1:].isna().all()  # frames without a file say so
+    (folder / f"{image.stem}_landmarks.txt").write_text("1 2\n3\n")
+    with pytest.raises(CKPlusFormatError, match="landmarks.txt, line 2: expected 'x y'"):
+        load_ckplus(copy, n_peak=1, landmarks=True)
+    with pytest.raises(CKPlusFormatError, match="needs the full CK\\+ tree's Landmarks"):
+        load_ckplus(ckplus_full, landmarks=True)

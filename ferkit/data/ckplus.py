@@ -81,6 +81,32 @@ def _facs_line_problem(tokens: list[str]) -> str:
     return ""
 
 
+def parse_landmarks_file(path: str | Path) -> np.ndarray:
+    """The ``(68, 2)`` float32 (x, y) points of a CK+ ``*_landmarks.txt`` file."""
+    rows = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        tokens = line.split()
+        if not tokens:
+            continue
+        try:
+            if len(tokens) != 2:
+                raise ValueError
+            rows.append((float(tokens[0]), float(tokens[1])))
+        except ValueError:
+            raise CKPlusFormatError(f"CK+ landmarks file {path}, line {number}: expected 'x y', "
+                                    f"got {line.strip()!r}") from None
+    if len(rows) != 68:
+        raise CKPlusFormatError(f"CK+ landmarks file {path}: {len(rows)} points, expected 68")
+    return np.asarray(rows, dtype="float32")
+
+
+def _frame_landmarks(root: Path, image_path: str) -> np.ndarray | None:
+    image = Path(image_path)
+    subject, sequence = image.parent.parent.name, image.parent.name
+    path = root / "Landmarks" / subject / sequence / f"{image.stem}_landmarks.txt"
+    return parse_landmarks_file(path) if path.is_file() else None
+
+
 def detect_layout(root: Path) -> Literal["full", "ck48"]:
     """'full' when ``cohn-kanade-images/`` exists, 'ck48' for class folders."""
     if (root / "cohn-kanade-images").is_dir():
@@ -169,7 +195,7 @@ def _attach_subject_attributes(frame: pd.DataFrame, root: Path) -> pd.DataFrame:
 
 def load_ckplus(root: str | Path, *, labels: LabelSet = "ckplus7", n_peak: int = 3,
                 neutral_frames: int = 0, aus: Sequence[int] | Literal["auto"] = "auto",
-                min_au_count: int = 10, require_facs: bool = False,
+                min_au_count: int = 10, require_facs: bool = False, landmarks: bool = False,
                 on_error: Literal["raise", "warn"] = "raise") -> Samples:
     """Read a CK+ tree (full or CK+48 layout) into :class:`Samples`.
 
@@ -185,6 +211,8 @@ def load_ckplus(root: str | Path, *, labels: LabelSet = "ckplus7", n_peak: int =
             labelled sequences.
         require_facs: raise if a sequence has no FACS file (otherwise its AUs are all 0 and
             its ``has_facs`` column is False).
+        landmarks: add a ``landmarks`` column of ``(68, 2)`` (x, y) arrays read from the full
+            tree's optional ``Landmarks/`` folder (None where a frame has no file).
         on_error: ``"raise"`` on a malformed FACS line, or ``"warn"`` and skip the line.
     """
     root = Path(root)
@@ -202,6 +230,10 @@ def load_ckplus(root: str | Path, *, labels: LabelSet = "ckplus7", n_peak: int =
     au_list = _choose_aus(rows, aus, min_au_count)
     frame = _rows_to_frame(rows, au_list, labels, vocabulary)
     frame = _attach_subject_attributes(frame, root)
+    if landmarks:
+        if layout != "full" or not (root / "Landmarks").is_dir():
+            raise CKPlusFormatError(f"{root}: landmarks=True needs the full CK+ tree's Landmarks/ folder")
+        frame["landmarks"] = [_frame_landmarks(root, p) for p in frame["path"]]
     return Samples(frame=frame, classes=vocabulary, aus=au_list, source=f"CK+ {layout} {root}")
 
 
