@@ -84,9 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--no-duplicates", action="store_true", help="skip duplicate hashing")
     inspect.set_defaults(run=_data_inspect)
 
+    from ferkit.export import add_export_parser
+    from ferkit.inference import add_predict_parser
     from ferkit.report import add_report_parser
 
     add_report_parser(commands)
+    add_predict_parser(commands)
+    add_export_parser(commands)
 
     listing = commands.add_parser("models", help="list registered models and presets")
     listing.set_defaults(run=_models)

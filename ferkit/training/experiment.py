@@ -2,7 +2,8 @@
 
 Run directory::
 
-    config.yaml  splits.csv  model.keras  history.json  training_log.csv  metrics.json  run.json
+    config.yaml  splits.csv  model.keras  preprocessing.json  history.json  training_log.csv
+    metrics.json  run.json
     emotion_report.{csv,md}  confusion_matrix.{csv,md}  au_report.{csv,md}  predictions.csv
     plots/{history,confusion_matrix,emotion_f1,au_f1}.png   backup/ (while training)
 """
@@ -28,6 +29,7 @@ from ferkit.data.samples import Samples
 from ferkit.data.sources import load_from_config
 from ferkit.data.splits import assert_disjoint, group_split, stratified_split
 from ferkit.evaluation.evaluate import Evaluation, evaluate_model
+from ferkit.inference import save_preprocessing
 from ferkit.training.compile import compile_model
 from ferkit.training.fit import BEST_MODEL, fit
 from ferkit.training.optim import make_optimizer, schedule_callbacks
@@ -148,6 +150,8 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
                       tensorboard=train.tensorboard)
         evaluated_on = "test" if (samples.frame["split"] == "test").any() else "val"
         evaluation = evaluate_model(model, samples.split(evaluated_on), run_dir)
+    save_preprocessing(run_dir, config.data.image_size, config.data.channels, samples.classes,
+                       samples.aus)
     seconds = time.perf_counter() - start
     (run_dir / "run.json").write_text(json.dumps(
         {"name": config.name, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": seconds,
