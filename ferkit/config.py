@@ -236,7 +236,11 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
-    return config_from_dict(raw, str(path), overrides)
+    config = config_from_dict(raw, str(path), overrides)
+    rules = config.data.ferplus_rules
+    if rules and not Path(rules).is_absolute() and (path.parent / rules).is_file():
+        config.data.ferplus_rules = str(path.parent / rules)  # relative to the config file
+    return config
 
 
 def save_config(config: Config, path: str | Path) -> Path:
