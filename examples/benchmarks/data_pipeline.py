@@ -81,12 +81,28 @@ def time_seed_loop(samples, batch_size: int, batches: int) -> float:
     return batches * batch_size / (time.perf_counter() - start)
 
 
-def time_training(model, dataset, steps: int) -> float:
-    """Seconds per train step over ``steps`` steps (after one warm-up epoch)."""
-    model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
-    start = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
-    return (time.perf_counter() - start) / steps
+class StepTimer(keras.callbacks.Callback):
+    """Wall time between consecutive batch ends: step compute plus any wait for input."""
+
+    def __init__(self):
+        super().__init__()
+        self.ends: list[float] = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ends.append(time.perf_counter())
+
+
+def time_training(model, dataset, steps: int, warmup: int = 3) -> float:
+    """Median seconds per train step inside one ``fit`` call, after ``warmup`` steps.
+
+    Timing between batch ends inside one epoch leaves out start-up costs (tracing, the
+    first fill of the shuffle buffer), so the difference between a pipeline-fed and a
+    constant-fed run is the time steps actually wait for input.
+    """
+    timer = StepTimer()
+    model.fit(dataset, steps_per_epoch=steps + warmup, epochs=1, verbose=0, shuffle=False,
+              callbacks=[timer])
+    return statistics.median(np.diff(timer.ends[warmup - 1:]))
 
 
 def consumption(samples, model_name: str, batch_size: int, steps: int) -> tuple[float, float]:

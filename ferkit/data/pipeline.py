@@ -109,11 +109,11 @@ def make_dataset(samples: Samples, *, batch_size: int = 32, training: bool = Fal
         dataset = tf.data.Dataset.zip((images, labels, weights))
     else:
         dataset = tf.data.Dataset.zip((images, labels))
-    dataset = dataset.map(lambda x, *rest: (tf.cast(x, tf.float32) / 255.0, *rest),
-                          num_parallel_calls=tf.data.AUTOTUNE)
-    if training:
+    if training:  # shuffle uint8 images: 4x less memory and a faster buffer fill than floats
         dataset = dataset.shuffle(len(samples), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
+    dataset = dataset.map(lambda x, *rest: (tf.cast(x, tf.float32) / 255.0, *rest),
+                          num_parallel_calls=tf.data.AUTOTUNE)
     if training and augmenter is not None:
         dataset = dataset.map(lambda x, *rest: (tf.clip_by_value(augmenter(x, training=True), 0.0, 1.0),
                                                 *rest),
