@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--no-duplicates", action="store_true", help="skip duplicate hashing")
     inspect.set_defaults(run=_data_inspect)
 
+    from ferkit.evaluation.kfold import add_kfold_parser
+    from ferkit.evaluation.occlusion import add_occlusion_parser
     from ferkit.export import add_export_parser
     from ferkit.inference import add_predict_parser
     from ferkit.report import add_report_parser
@@ -91,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(commands)
     add_predict_parser(commands)
     add_export_parser(commands)
+    add_kfold_parser(commands)
+    add_occlusion_parser(commands)
 
     listing = commands.add_parser("models", help="list registered models and presets")
     listing.set_defaults(run=_models)

@@ -19,6 +19,11 @@ from ferkit.evaluation.metrics import (
     multilabel_summary,
     summary,
 )
+from ferkit.evaluation.kfold import KFoldResult, cross_validate
+from ferkit.evaluation.occlusion import (
+    OcclusionResult, occlusion_matrix, occlusion_protocol, pivot_matrix, plot_occlusion_matrix,
+    stacked_matrix,
+)
 from ferkit.evaluation.plots import plot_confusion_matrix, plot_history, plot_per_class
 
 _LAZY = {"Evaluation", "evaluate_model"}
@@ -27,7 +32,9 @@ __all__ = [
     "classification_report", "confusion_matrix", "multilabel_report", "multilabel_summary",
     "summary", "Evaluation", "evaluate_model", "plot_confusion_matrix", "plot_history",
     "plot_per_class", "bootstrap_group_ci", "compare_mitigation", "disparities",
-    "fairness_report", "group_metrics", "group_weights", "rebalance",
+    "fairness_report", "group_metrics", "group_weights", "rebalance", "KFoldResult",
+    "cross_validate", "OcclusionResult", "occlusion_matrix", "occlusion_protocol",
+    "pivot_matrix", "plot_occlusion_matrix", "stacked_matrix",
 ]
 
 
