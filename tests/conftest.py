@@ -17,6 +17,21 @@ def ckplus_full(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, ckplus_full):
+    """A run directory of a tiny model trained one epoch on ``ckplus_full``, built once."""
+    from ferkit.config import config_from_dict
+    from ferkit.training import run_experiment
+
+    config = config_from_dict({
+        "augment": None, "data": {"min_au_count": 2, "path": str(ckplus_full)},
+        "model": {"args": {"filters": [4], "blocks": [1], "stem_filters": 4}},
+        "train": {"epochs": 1, "jit_compile": False, "verbose": 0}})
+    run = tmp_path_factory.mktemp("tiny_trained_run")
+    run_experiment(config, run)
+    return run
+
+
+@pytest.fixture(scope="session")
 def ckplus_48(tmp_path_factory):
     """A synthetic CK+48 class-folder tree with a FACS/ tree."""
     return synthetic.write_ckplus(tmp_path_factory.mktemp("ck_48"), layout="ck48", **TREE)

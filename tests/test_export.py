@@ -4,46 +4,30 @@ import argparse
 import numpy as np
 import pytest
 
-from ferkit.config import config_from_dict
 from ferkit.export import (
     FORMATS, TOLERANCE, ExportMismatchError, add_export_parser, check_export, compare_outputs,
     export_model, synthetic_check_images, tflite_interpreter,
 )
 from ferkit.inference import PREPROCESSING_FILE, Predictor, load_preprocessing
-from ferkit.training import run_experiment
 
-TINY_TRAINING = {"augment": None, "data": {"min_au_count": 2},
-                 "model": {"args": {"filters": [4], "blocks": [1], "stem_filters": 4}},
-                 "train": {"epochs": 1, "jit_compile": False, "verbose": 0}}
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, ckplus_full):
-    """A tiny trained run, built once per session (test_inference.py reuses the folder)."""
-    run = tmp_path_factory.getbasetemp() / "tiny_trained_run"
-    if not (run / "run.json").is_file():
-        config = config_from_dict({**TINY_TRAINING, "data": {**TINY_TRAINING["data"],
-                                                             "path": str(ckplus_full)}})
-        run_experiment(config, run)
-    return run
-
-
-@pytest.fixture(scope="module")
-def exported(run_dir, tmp_path_factory):
+def exported(tiny_run, tmp_path_factory):
     """Every format exported once (TFLite conversion is the slow one)."""
     out = tmp_path_factory.mktemp("exports")
     names = {"keras": "model.keras", "savedmodel": "savedmodel", "tflite": "model.tflite"}
-    return {fmt: export_model(run_dir, fmt, out / fmt / names[fmt]) for fmt in FORMATS}
+    return {fmt: export_model(tiny_run, fmt, out / fmt / names[fmt]) for fmt in FORMATS}
 
 
 @pytest.fixture(scope="module")
-def images(run_dir):
-    return synthetic_check_images(load_preprocessing(run_dir), count=3)
+def images(tiny_run):
+    return synthetic_check_images(load_preprocessing(tiny_run), count=3)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_each_format_round_trips_within_tolerance(run_dir, exported, images, fmt):
-    assert check_export(run_dir, exported[fmt], images) <= TOLERANCE
+def test_each_format_round_trips_within_tolerance(tiny_run, exported, images, fmt):
+    assert check_export(tiny_run, exported[fmt], images) <= TOLERANCE
     holder = exported[fmt] if fmt == "savedmodel" else exported[fmt].parent
     assert (holder / PREPROCESSING_FILE).is_file()
 
@@ -59,9 +43,9 @@ def test_savedmodel_and_tflite_keep_the_head_names(exported, images):
     assert sorted(runner.get_output_details()) == ["au", "emotion"]
 
 
-def test_a_keras_export_folder_is_itself_a_loadable_run(run_dir, exported):
+def test_a_keras_export_folder_is_itself_a_loadable_run(tiny_run, exported):
     predictor = Predictor.from_run(exported["keras"].parent)
-    assert predictor.classes == load_preprocessing(run_dir).classes
+    assert predictor.classes == load_preprocessing(tiny_run).classes
 
 
 def test_a_mismatch_raises_with_the_numbers():
@@ -74,20 +58,20 @@ def test_a_mismatch_raises_with_the_numbers():
         compare_outputs(reference, {"emotion": reference["emotion"]}, TOLERANCE, "export")
 
 
-def test_a_bad_format_is_rejected_by_the_function_and_the_command(run_dir, capsys):
+def test_a_bad_format_is_rejected_by_the_function_and_the_command(tiny_run, capsys):
     with pytest.raises(ValueError, match="one of \\['keras', 'savedmodel', 'tflite'\\], got 'onnx'"):
-        export_model(run_dir, "onnx")
+        export_model(tiny_run, "onnx")
     parser = argparse.ArgumentParser(prog="ferkit")
     add_export_parser(parser.add_subparsers(dest="command"))
     with pytest.raises(SystemExit):
-        parser.parse_args(["export", str(run_dir), "--format", "onnx"])
+        parser.parse_args(["export", str(tiny_run), "--format", "onnx"])
     assert "invalid choice: 'onnx'" in capsys.readouterr().err
 
 
-def test_export_command_checks_the_export_by_default(run_dir, tmp_path, capsys):
+def test_export_command_checks_the_export_by_default(tiny_run, tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="ferkit")
     add_export_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["export", str(run_dir), "--format", "keras",
+    args = parser.parse_args(["export", str(tiny_run), "--format", "keras",
                               "--out", str(tmp_path / "model.keras")])
     assert args.run(args) == 0
     assert "check: max |export - keras|" in capsys.readouterr().out

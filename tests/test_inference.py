@@ -7,34 +7,18 @@ import cv2
 import numpy as np
 import pytest
 
-from ferkit.config import config_from_dict
 from ferkit.data.synthetic import render_face
 from ferkit.inference import (
     NO_FACE, OK, NoFaceError, Predictor, add_predict_parser, annotate, load_preprocessing,
     load_run_model, save_preprocessing,
 )
-from ferkit.training import run_experiment
 
-TINY_TRAINING = {"augment": None, "data": {"min_au_count": 2},
-                 "model": {"args": {"filters": [4], "blocks": [1], "stem_filters": 4}},
-                 "train": {"epochs": 1, "jit_compile": False, "verbose": 0}}
 FACE_AT = (50, 30)          # (x, y) where the 96-pixel face is pasted on the canvas
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, ckplus_full):
-    """A tiny trained run, built once per session (test_export.py reuses the folder)."""
-    run = tmp_path_factory.getbasetemp() / "tiny_trained_run"
-    if not (run / "run.json").is_file():
-        config = config_from_dict({**TINY_TRAINING, "data": {**TINY_TRAINING["data"],
-                                                             "path": str(ckplus_full)}})
-        run_experiment(config, run)
-    return run
-
-
-@pytest.fixture(scope="module")
-def predictor(run_dir):
-    return Predictor.from_run(run_dir)
+def predictor(tiny_run):
+    return Predictor.from_run(tiny_run)
 
 
 def face_on_canvas() -> np.ndarray:
@@ -53,16 +37,16 @@ def write_png(path, image) -> str:
     return str(path)
 
 
-def copy_run(run_dir, to, files=("model.keras", "run.json", "config.yaml")):
+def copy_run(tiny_run, to, files=("model.keras", "run.json", "config.yaml")):
     to.mkdir()
     for name in files:
-        shutil.copy(run_dir / name, to / name)
+        shutil.copy(tiny_run / name, to / name)
     return to
 
 
-def test_whole_image_gives_one_face_with_every_class_and_au(predictor, run_dir):
+def test_whole_image_gives_one_face_with_every_class_and_au(predictor, tiny_run):
     (face,) = predictor.predict_image(render_face(size=48), face="whole")
-    run = json.loads((run_dir / "run.json").read_text())
+    run = json.loads((tiny_run / "run.json").read_text())
     assert face.box == (0, 0, 48, 48)
     assert list(face.probabilities) == run["classes"]
     assert sum(face.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
@@ -141,30 +125,30 @@ def test_unreadable_video_error_names_the_file(predictor, tmp_path):
         predictor.predict_video(tmp_path / "garbage.avi", every_n_frames=0)
 
 
-def test_a_class_list_of_another_length_is_rejected(run_dir, tmp_path):
-    model = load_run_model(run_dir)
+def test_a_class_list_of_another_length_is_rejected(tiny_run, tmp_path):
+    model = load_run_model(tiny_run)
     with pytest.raises(ValueError, match="'emotion' head has .* outputs but the run lists 2"):
         Predictor(model, ["happy", "sad"], image_size=(48, 48))
-    other = copy_run(run_dir, tmp_path / "other_run")
+    other = copy_run(tiny_run, tmp_path / "other_run")
     save_preprocessing(other, (48, 48), 1, ["negative", "positive", "surprise"])
     with pytest.raises(ValueError, match="another run or architecture"):
         Predictor.from_run(other)
 
 
-def test_an_input_shape_other_than_the_preprocessing_is_rejected(run_dir):
-    preprocessing = load_preprocessing(run_dir)
+def test_an_input_shape_other_than_the_preprocessing_is_rejected(tiny_run):
+    preprocessing = load_preprocessing(tiny_run)
     with pytest.raises(ValueError, match=r"\(64, 64, 1\)"):
-        Predictor(load_run_model(run_dir), preprocessing.classes, preprocessing.aus, (64, 64), 1)
+        Predictor(load_run_model(tiny_run), preprocessing.classes, preprocessing.aus, (64, 64), 1)
 
 
-def test_a_folder_without_model_file_is_rejected(run_dir, tmp_path):
-    folder = copy_run(run_dir, tmp_path / "unfinished", files=("run.json",))
+def test_a_folder_without_model_file_is_rejected(tiny_run, tmp_path):
+    folder = copy_run(tiny_run, tmp_path / "unfinished", files=("run.json",))
     with pytest.raises(FileNotFoundError, match="no model.keras"):
         Predictor.from_run(folder)
 
 
-def test_preprocessing_json_wins_over_run_json_and_config(run_dir, tmp_path):
-    legacy = copy_run(run_dir, tmp_path / "legacy")
+def test_preprocessing_json_wins_over_run_json_and_config(tiny_run, tmp_path):
+    legacy = copy_run(tiny_run, tmp_path / "legacy")
     written = load_preprocessing(legacy)
     assert list(written.classes) == json.loads((legacy / "run.json").read_text())["classes"]
     save_preprocessing(legacy, written.image_size, written.channels, written.classes, written.aus,
@@ -182,13 +166,13 @@ def test_annotate_draws_boxes_labels_and_no_face_notes(predictor):
     assert (annotate(blank(), []) != 128).any(), "no 'no face' note drawn"
 
 
-def test_predict_command_prints_a_table_and_writes_csv(run_dir, tmp_path, capsys):
+def test_predict_command_prints_a_table_and_writes_csv(tiny_run, tmp_path, capsys):
     folder = tmp_path / "photos"
     folder.mkdir()
     write_png(folder / "face.png", face_on_canvas())
     parser = argparse.ArgumentParser()
     add_predict_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["predict", str(run_dir), str(folder), "--out", str(tmp_path / "out")])
+    args = parser.parse_args(["predict", str(tiny_run), str(folder), "--out", str(tmp_path / "out")])
     assert args.run(args) == 0
     assert "face.png" in capsys.readouterr().out
     assert (tmp_path / "out" / "predictions.csv").is_file()

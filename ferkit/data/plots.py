@@ -16,29 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from ferkit.data.samples import Samples
+from ferkit.plotting import new_figure, save_figure
 
-DPI = 120
 _SPLIT_ORDER = ("train", "val", "test")
-
-
-# --------------------------------------------------------------------------- shared helpers
-def _new_figure(width: float, height: float) -> Figure:
-    figure = Figure(figsize=(width, height))
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _save(figure: Figure, path: str | os.PathLike) -> Path:
-    """Write ``figure`` as PNG (creating parent folders), release it, return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png", dpi=DPI, bbox_inches="tight")
-    figure.clear()
-    return path
 
 
 def _describe(samples: Samples) -> str:
@@ -121,7 +103,7 @@ def plot_class_distribution(samples: Samples, path: str | os.PathLike, by_split:
     groups = list(dict.fromkeys(counts["split"])) if "split" in counts else [None]
     n_classes = len(samples.classes)
     width = 0.8 / len(groups)
-    figure = _new_figure(max(6.0, 0.5 * n_classes * len(groups) + 2.5), 4.2)
+    figure = new_figure(max(6.0, 0.5 * n_classes * len(groups) + 2.5), 4.2)
     axes = figure.add_subplot()
     for k, group in enumerate(groups):
         values = counts if group is None else counts[counts["split"] == group]
@@ -135,7 +117,7 @@ def plot_class_distribution(samples: Samples, path: str | os.PathLike, by_split:
     axes.margins(y=0.12)
     if groups != [None]:
         axes.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 # --------------------------------------------------------------------------- intensity histograms
@@ -173,7 +155,7 @@ def plot_intensity_histograms(samples: Samples, path: str | os.PathLike, bins: i
     counts = samples.frame["label"].map(lambda label: _class_name(samples, label)).value_counts()
     n_cols = min(4, len(names))
     n_rows = math.ceil(len(names) / n_cols)
-    figure = _new_figure(3.0 * n_cols, 2.3 * n_rows + 0.4)
+    figure = new_figure(3.0 * n_cols, 2.3 * n_rows + 0.4)
     axes_grid = figure.subplots(n_rows, n_cols, sharex=True, sharey=True, squeeze=False)
     for axes, name in zip(axes_grid.ravel(), names):
         _draw_histogram(axes, histogram[histogram["class"] == name], overall)
@@ -186,7 +168,7 @@ def plot_intensity_histograms(samples: Samples, path: str | os.PathLike, bins: i
         axes.set_xlabel("grey level", fontsize=8)
     figure.suptitle("Pixel intensity per class (dashed: all images)", fontsize=11)
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _overall_histogram(samples: Samples, bins: int) -> np.ndarray:
@@ -221,7 +203,7 @@ def plot_sample_grid(samples: Samples, path: str | os.PathLike, per_class: int =
     rng = np.random.default_rng(seed)
     labels = samples.labels
     n_rows = len(samples.classes)
-    figure = _new_figure(1.05 * per_class + 1.4, 1.1 * n_rows)
+    figure = new_figure(1.05 * per_class + 1.4, 1.1 * n_rows)
     axes_grid = figure.subplots(n_rows, per_class, squeeze=False)
     for label, row in enumerate(axes_grid):
         members = np.flatnonzero(labels == label)
@@ -235,7 +217,7 @@ def plot_sample_grid(samples: Samples, path: str | os.PathLike, per_class: int =
                         va="center", fontsize=8, color="grey")
     figure.suptitle("Example images per class", fontsize=11)
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _draw_cell(axes, image: np.ndarray | None) -> None:
@@ -274,7 +256,7 @@ def plot_au_frequency(samples: Samples, path: str | os.PathLike) -> Path:
     """
     table = au_frequency(samples)
     labels = [_au_label(au) for au in table["au"]]
-    figure = _new_figure(7.0, 0.32 * len(table) + 1.4)
+    figure = new_figure(7.0, 0.32 * len(table) + 1.4)
     axes = figure.add_subplot()
     bars = axes.barh(range(len(table)), table["count"], color="tab:green")
     texts = [f"{c} ({f:.0%})" for c, f in zip(table["count"], table["frequency"])]
@@ -284,7 +266,7 @@ def plot_au_frequency(samples: Samples, path: str | os.PathLike) -> Path:
     axes.set_xlabel(f"images with the AU (of {len(samples)})")
     axes.set_title("Action-unit frequency")
     axes.margins(x=0.15)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _au_label(au: int) -> str:
@@ -310,7 +292,7 @@ def plot_au_correlation(samples: Samples, path: str | os.PathLike) -> Path:
     values = correlation.to_numpy()
     n = len(values)
     side = max(5.0, 0.45 * n + 2.0)
-    figure = _new_figure(side + 1.0, side)
+    figure = new_figure(side + 1.0, side)
     axes = figure.add_subplot()
     cmap = _diverging_colormap()
     image = axes.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=-1.0, vmax=1.0)
@@ -320,7 +302,7 @@ def plot_au_correlation(samples: Samples, path: str | os.PathLike) -> Path:
     axes.set_xticks(range(n), names, rotation=90, fontsize=8)
     axes.set_yticks(range(n), names, fontsize=8)
     axes.set_title(f"AU co-occurrence correlation ({len(samples)} images)")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _diverging_colormap():

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ferkit.evaluation import metrics
-from ferkit.evaluation.plots import _new_figure, _save
+from ferkit.plotting import new_figure, save_figure
 from ferkit.evaluation.tables import to_markdown
 
 #: Metric columns of :func:`group_metrics`, in order.
@@ -392,7 +392,7 @@ def plot_group_metrics(by_group: pd.DataFrame, path: str | os.PathLike, metric: 
     attributes = list(dict.fromkeys(by_group["attribute"]))
     parts = [_group_rows_only(by_group[by_group["attribute"] == a]) for a in attributes]
     sizes = [max(1, len(part)) for part in parts]
-    figure = _new_figure(max(5.0, 0.7 * sum(sizes) + 1.5 * len(attributes)), 4.0)
+    figure = new_figure(max(5.0, 0.7 * sum(sizes) + 1.5 * len(attributes)), 4.0)
     for axes, attribute, part in zip(_attribute_panels(figure, attributes, sizes), attributes, parts):
         heights = part[metric].to_numpy(dtype=np.float64)
         xs = np.arange(len(part))
@@ -406,7 +406,7 @@ def plot_group_metrics(by_group: pd.DataFrame, path: str | os.PathLike, metric: 
     figure.axes[0].set_ylabel(metric)
     figure.suptitle(title or f"{metric} per group")
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _overall_note(by_group: pd.DataFrame, attribute: str, metric: str, axes) -> str:
@@ -433,7 +433,7 @@ def plot_mitigation_comparison(before: pd.DataFrame, after: pd.DataFrame, path: 
     attributes = list(dict.fromkeys(chosen["attribute"]))
     parts = [chosen[chosen["attribute"] == a] for a in attributes]
     sizes = [len(part) for part in parts]
-    figure = _new_figure(max(6.0, 1.0 * sum(sizes) + 1.5 * len(attributes)), 4.2)
+    figure = new_figure(max(6.0, 1.0 * sum(sizes) + 1.5 * len(attributes)), 4.2)
     width = 0.4
     for axes, attribute, part in zip(_attribute_panels(figure, attributes, sizes), attributes, parts):
         xs = np.arange(len(part))
@@ -448,7 +448,7 @@ def plot_mitigation_comparison(before: pd.DataFrame, after: pd.DataFrame, path: 
     figure.axes[0].legend(loc="upper left", ncols=2, fontsize=7)
     figure.suptitle(title or f"{metric} before and after mitigation")
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 # --------------------------------------------------------------------------- report

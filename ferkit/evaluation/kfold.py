@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ferkit.evaluation.plots import _new_figure, _save
+from ferkit.plotting import new_figure, save_figure
 from ferkit.evaluation.tables import to_markdown
 
 if TYPE_CHECKING:  # ferkit.config and ferkit.data load Keras; imported where used, so that
@@ -255,7 +255,7 @@ def plot_kfold(per_fold: pd.DataFrame, path: str | Path,
     """Grouped bars of ``metrics`` per fold, each metric's mean as a dashed line."""
     folds = per_fold["fold"].astype(str).to_list()
     width = 0.8 / len(metrics)
-    figure = _new_figure(max(5.0, 0.6 * len(folds) * len(metrics) + 2.0), 4.0)
+    figure = new_figure(max(5.0, 0.6 * len(folds) * len(metrics) + 2.0), 4.0)
     axes = figure.add_subplot()
     xs = np.arange(len(folds))
     for index, (metric, colour) in enumerate(zip(metrics, ("tab:blue", "tab:orange", "tab:green"))):
@@ -269,7 +269,7 @@ def plot_kfold(per_fold: pd.DataFrame, path: str | Path,
     axes.set_ylim(0.0, 1.05)
     axes.set_title(f"{len(folds)}-fold cross-validation")
     axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 # --------------------------------------------------------------------------- command line

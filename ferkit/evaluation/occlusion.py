@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ferkit.evaluation import metrics
-from ferkit.evaluation.plots import _new_figure, _save
+from ferkit.plotting import new_figure, save_figure
 from ferkit.evaluation.tables import to_markdown
 
 if TYPE_CHECKING:  # Keras (also loaded by ferkit.config and ferkit.data) is imported where it
@@ -203,7 +203,7 @@ def plot_occlusion_matrix(frame: pd.DataFrame, path: str | os.PathLike, metric: 
     """Annotated heatmap of one metric (rows trained on, columns evaluated on, scale 0..1)."""
     grid = pivot_matrix(frame, metric)
     values = grid.to_numpy(dtype="float64")
-    figure = _new_figure(1.1 * values.shape[1] + 3.0, 0.8 * values.shape[0] + 2.0)
+    figure = new_figure(1.1 * values.shape[1] + 3.0, 0.8 * values.shape[0] + 2.0)
     axes = figure.add_subplot()
     image = axes.imshow(values, cmap="viridis", vmin=0.0, vmax=1.0)
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
@@ -216,7 +216,7 @@ def plot_occlusion_matrix(frame: pd.DataFrame, path: str | os.PathLike, metric: 
     axes.set_xlabel("evaluated on")
     axes.set_ylabel("trained on")
     axes.set_title(title or f"{metric} by training and evaluation mask")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def matrix_markdown(frame: pd.DataFrame, metrics: Sequence[str] = TABLE2_METRICS,

@@ -13,30 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from ferkit.evaluation.metrics import AVERAGE_ROWS, MULTILABEL_AVERAGE_ROWS
+from ferkit.plotting import DPI, new_figure, save_figure
 
-DPI = 120
 _AGGREGATE_ROWS = frozenset(AVERAGE_ROWS) | frozenset(MULTILABEL_AVERAGE_ROWS)
 _UNIT_INTERVAL_METRICS = frozenset({"precision", "recall", "f1", "auc"})
 _VAL_PREFIX = "val_"
 
 
-def _new_figure(width: float, height: float) -> Figure:
-    figure = Figure(figsize=(width, height))
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _save(figure: Figure, path: str | os.PathLike) -> Path:
-    """Write ``figure`` as PNG (creating parent folders), release it, return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png", dpi=DPI, bbox_inches="tight")
-    figure.clear()
-    return path
 
 
 # --------------------------------------------------------------------------- confusion matrix
@@ -54,7 +39,7 @@ def plot_confusion_matrix(cm_frame: pd.DataFrame, path: str | os.PathLike, title
         raise ValueError(f"cm_frame must be a non-empty 2-D frame, got shape {values.shape}")
     n_rows, n_cols = values.shape
     side = max(4.0, 0.6 * max(n_rows, n_cols) + 2.0)
-    figure = _new_figure(side + 1.0, side)
+    figure = new_figure(side + 1.0, side)
     axes = figure.add_subplot()
     image = axes.imshow(values, cmap="Blues", vmin=0.0)
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
@@ -64,7 +49,7 @@ def plot_confusion_matrix(cm_frame: pd.DataFrame, path: str | os.PathLike, title
     axes.set_xlabel(cm_frame.columns.name or "predicted")
     axes.set_ylabel(cm_frame.index.name or "true")
     axes.set_title(title or "Confusion matrix")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _annotate_cells(axes, values: np.ndarray) -> None:
@@ -92,7 +77,7 @@ def plot_per_class(report_frame: pd.DataFrame, path: str | os.PathLike, metric: 
         raise ValueError("report_frame has no per-class rows to plot")
     names = [str(name) for name in per_item.index]
     heights = per_item.to_numpy(dtype=np.float64)
-    figure = _new_figure(max(5.0, 0.55 * len(names) + 2.0), 4.0)
+    figure = new_figure(max(5.0, 0.55 * len(names) + 2.0), 4.0)
     axes = figure.add_subplot()
     bars = axes.bar(range(len(names)), np.nan_to_num(heights), color="tab:blue")
     _label_bars(axes, bars, heights)
@@ -104,7 +89,7 @@ def plot_per_class(report_frame: pd.DataFrame, path: str | os.PathLike, metric: 
     axes.set_title(f"{metric} per {item}")
     if metric in _UNIT_INTERVAL_METRICS:
         axes.set_ylim(0.0, 1.1)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _format_bar_value(value: float) -> str:
@@ -169,7 +154,7 @@ def plot_history(history: Mapping[str, Sequence[float]], path: str | os.PathLike
     families = metric_families(list(history))
     n_cols = min(3, len(families))
     n_rows = math.ceil(len(families) / n_cols)
-    figure = _new_figure(4.2 * n_cols, 3.2 * n_rows)
+    figure = new_figure(4.2 * n_cols, 3.2 * n_rows)
     for position, (name, keys) in enumerate(families, start=1):
         axes = figure.add_subplot(n_rows, n_cols, position)
         for key in keys:
@@ -181,7 +166,7 @@ def plot_history(history: Mapping[str, Sequence[float]], path: str | os.PathLike
         axes.grid(alpha=0.3)
         axes.legend(fontsize=8)
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 __all__ = ["DPI", "metric_families", "plot_confusion_matrix", "plot_history", "plot_per_class"]
