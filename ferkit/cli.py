@@ -1,4 +1,4 @@
-"""The ``ferkit`` command: ``--version``, ``synth``, ``train``, ``models``."""
+"""The ``ferkit`` command: ``--version``, ``synth``, ``train``, ``tune``, ``models``, ..."""
 from __future__ import annotations
 
 import argparse
@@ -89,12 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     from ferkit.export import add_export_parser
     from ferkit.inference import add_predict_parser
     from ferkit.report import add_report_parser
+    from ferkit.tuning.command import add_tune_parser
 
     add_report_parser(commands)
     add_predict_parser(commands)
     add_export_parser(commands)
     add_kfold_parser(commands)
     add_occlusion_parser(commands)
+    add_tune_parser(commands)
 
     listing = commands.add_parser("models", help="list registered models and presets")
     listing.set_defaults(run=_models)

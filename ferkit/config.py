@@ -1,7 +1,7 @@
 """Typed experiment configs read from YAML, with clear errors for typos and bad values.
 
 A config has five sections (``data``, ``split``, ``augment``, ``model``, ``train``) plus a
-``name`` and ``seed``. ``load_config(path, overrides=["train.epochs=5"])`` applies
+``name`` and ``seed``, and optionally ``tune`` (a search for ``ferkit tune``). ``load_config(path, overrides=["train.epochs=5"])`` applies
 ``--set``-style overrides (values parsed as YAML) before validation.
 """
 from __future__ import annotations
@@ -121,6 +121,61 @@ class TrainConfig:
 
 
 @dataclasses.dataclass
+class TuneConfig:
+    """A cross-validated hyperparameter search (``ferkit tune``, :mod:`ferkit.tuning`).
+
+    ``tuner``: ``random``, ``bayesian``, ``hyperband`` or ``grid`` (KerasTuner's oracles).
+    Every trial trains one model per fold (``folds`` folds grouped by the ``fold_by`` column,
+    e.g. subject, or per image when null; ``val_fraction`` of each fold's training part is
+    used for early stopping) and scores ``objective`` (e.g. ``val_emotion_accuracy``,
+    ``val_au_f1``, ``val_loss``) on the held-out part; the trial's score is the mean over
+    folds. ``space`` maps hyperparameter names to specs (see ``ferkit.tuning.space``); left
+    out, the model family's default space is searched. ``max_trials`` bounds random,
+    Bayesian and grid searches (null: every grid point); Hyperband uses ``max_epochs``,
+    ``factor`` and ``hyperband_iterations`` instead.
+    """
+
+    tuner: Literal["random", "bayesian", "hyperband", "grid"] = "random"
+    objective: str = "val_emotion_accuracy"
+    direction: Literal["auto", "max", "min"] = "auto"
+    max_trials: int | None = 10
+    folds: int = 3
+    fold_by: str | None = "subject"
+    val_fraction: float = 0.15
+    space: dict[str, Any] | None = None
+    max_epochs: int = 20
+    factor: int = 3
+    hyperband_iterations: int = 1
+    initial_points: int | None = None
+    max_retries_per_trial: int = 0
+    max_consecutive_failed_trials: int = 3
+
+    def __post_init__(self):
+        from ferkit.tuning.space import parse_space  # plain Python, no KerasTuner import
+
+        if self.folds < 2:
+            raise ValueError(f"tune.folds must be at least 2, got {self.folds}")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"tune.val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.max_trials is not None and self.max_trials < 1:
+            raise ValueError(f"tune.max_trials must be >= 1 or null, got {self.max_trials}")
+        if self.max_trials is None and self.tuner in ("random", "bayesian"):
+            raise ValueError(f"tune.max_trials must be set for the {self.tuner} tuner "
+                             "(null means every point only for grid)")
+        if not self.objective.startswith("val_"):
+            raise ValueError(f"tune.objective {self.objective!r} must be a fold score such as "
+                             "val_emotion_accuracy, val_au_f1 or val_loss")
+        for name, low in (("max_epochs", 1), ("factor", 2), ("hyperband_iterations", 1),
+                          ("max_retries_per_trial", 0), ("max_consecutive_failed_trials", 1)):
+            if getattr(self, name) < low:
+                raise ValueError(f"tune.{name} must be >= {low}, got {getattr(self, name)}")
+        if self.initial_points is not None and self.initial_points < 1:
+            raise ValueError(f"tune.initial_points must be >= 1 or null, got {self.initial_points}")
+        if self.space is not None:
+            parse_space(self.space, "tune.space")
+
+
+@dataclasses.dataclass
 class Config:
     """One reproducible experiment."""
 
@@ -131,6 +186,7 @@ class Config:
     augment: AugmentConfig | None = dataclasses.field(default_factory=AugmentConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    tune: TuneConfig | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

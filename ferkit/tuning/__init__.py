@@ -1,0 +1,30 @@
+"""Hyperparameter search with KerasTuner and cross-validated trials (``ferkit tune``).
+
+``run_search(config, run_dir)`` searches ``config.tune``'s space (random, Bayesian, Hyperband
+or grid) where every trial trains one model per fold and scores the mean; see docs/tuning.md.
+
+Names are imported on first use, so ``ferkit.config`` can check a search space
+(``ferkit.tuning.space``) without loading KerasTuner.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "run_search": "search", "TuneResult": "search", "prepare_search": "search",
+    "make_folds": "search", "best_config": "search",
+    "FerHyperModel": "hypermodels", "score_names": "hypermodels",
+    "CrossValidatedTuner": "tuner", "make_oracle": "tuner", "TUNERS": "tuner",
+    "FAMILIES": "families", "Family": "families", "family_for": "families",
+    "resolve_space": "families",
+    "HpSpec": "space", "parse_space": "space",
+    "results_table": "results", "write_results": "results",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'ferkit.tuning' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"ferkit.tuning.{_EXPORTS[name]}"), name)

@@ -1,0 +1,288 @@
+"""``run_search``: a cross-validated KerasTuner search of one config into a run directory.
+
+Run directory::
+
+    config.yaml  tune_setup.json  folds.csv     the search's settings and its folds
+    search/                                     KerasTuner's project (oracle, trial_*/)
+    trials.csv  trials.md                       one row per trial (results.results_table)
+    best.json  best_config.yaml                 the best trial; a config to train it again
+    plots/tuning_trials.png  plots/tuning_hparams.png
+
+Starting again on the same directory resumes: finished trials are read back, the trial that
+was running when the search stopped is run again, and the search goes on to ``max_trials``
+(which may be raised). The other settings must stay the same (``tune_setup.json``).
+
+Distributed (KerasTuner's chief + workers): every process runs the same command with
+``KERASTUNER_TUNER_ID`` (``chief`` or ``tuner0``, ``tuner1``, ...), ``KERASTUNER_ORACLE_IP``
+and ``KERASTUNER_ORACLE_PORT`` set. The chief serves the oracle and writes the table when
+every worker is done; workers run trials and write their records into the shared ``search/``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import keras_tuner
+import numpy as np
+import pandas as pd
+
+from ferkit.config import Config, ModelConfig, TuneConfig, save_config
+from ferkit.data.samples import Samples
+from ferkit.data.sources import load_from_config
+from ferkit.data.splits import kfold
+from ferkit.training.compile import head_names
+from ferkit.tuning.families import builder_kwargs, resolve_space
+from ferkit.tuning.hypermodels import FerHyperModel, score_names
+from ferkit.tuning.results import best_row, results_table, write_results
+from ferkit.tuning.space import HpSpec, space_to_dict
+from ferkit.tuning.tuner import CrossValidatedTuner, make_oracle, release_memory, serve_oracle
+
+PROJECT = "search"
+SETUP_FILE = "tune_setup.json"
+_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+
+
+@dataclasses.dataclass
+class TuneResult:
+    """A finished search (or, on a distributed worker, this worker's part of it).
+
+    Attributes:
+        run_dir: the search's folder.
+        role: ``single``, ``chief`` or ``worker``.
+        objective, direction: what was optimised (mean over folds).
+        table: one row per trial (None on a worker; the chief writes it).
+        best: the best trial's row; best_values its hyperparameters.
+        best_config: ``config`` with the best values filled in (``best_config.yaml``).
+        trials_run: trial ids this process trained (not those read back on resume).
+    """
+
+    run_dir: Path
+    role: str
+    objective: str
+    direction: str
+    table: pd.DataFrame | None = None
+    best: pd.Series | None = None
+    best_values: dict[str, Any] | None = None
+    best_config: Config | None = None
+    trials_run: list[str] = dataclasses.field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- roles and checks
+def distributed_role() -> tuple[str, str]:
+    """(role, tuner id) from KerasTuner's environment variables: ``single`` without them."""
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        return "single", os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
+    missing = [name for name in _ENV if not os.environ.get(name)]
+    if missing:
+        raise ValueError(f"distributed tuning needs {', '.join(_ENV)}; {', '.join(missing)} "
+                         "not set")
+    tuner_id = os.environ["KERASTUNER_TUNER_ID"]
+    return ("chief" if "chief" in tuner_id else "worker"), tuner_id
+
+
+def objective_direction(objective: str, direction: str = "auto") -> str:
+    """``min`` for losses, ``max`` for everything else, unless ``direction`` says."""
+    if direction != "auto":
+        return direction
+    return "min" if objective.endswith("loss") else "max"
+
+
+def check_objective(objective: str, heads: list[str]) -> None:
+    """Raise unless a fold of a model with ``heads`` reports ``objective``."""
+    names = score_names(heads)
+    if objective not in names:
+        raise ValueError(f"tune.objective {objective!r} is not a score of this model (heads "
+                         f"{heads}); choose one of {names}")
+
+
+def _setup(config: Config, tune: TuneConfig, space: dict[str, HpSpec], samples: Samples) -> dict:
+    return {"model": config.model.name, "model_args": config.model.args, "tuner": tune.tuner,
+            "objective": tune.objective, "direction": objective_direction(tune.objective,
+                                                                          tune.direction),
+            "folds": tune.folds, "fold_by": tune.fold_by, "val_fraction": tune.val_fraction,
+            "seed": config.seed, "space": space_to_dict(space), "n_images": len(samples),
+            "classes": list(samples.classes), "aus": list(samples.aus)}
+
+
+def check_or_write_setup(run_dir: Path, setup: dict) -> None:
+    """Refuse to resume a search made with other settings (``max_trials`` may change)."""
+    path = run_dir / SETUP_FILE
+    setup = json.loads(json.dumps(setup))  # tuples -> lists, as read back
+    if path.is_file():
+        previous = json.loads(path.read_text())
+        changed = [f"{key}: {previous.get(key)!r} -> {value!r}" for key, value in setup.items()
+                   if previous.get(key) != value]
+        if changed:
+            raise ValueError(f"{run_dir} holds a search with other settings ({'; '.join(changed)}); "
+                             "use a new --out or the original settings to resume it")
+    path.write_text(json.dumps(setup, indent=1))
+
+
+# --------------------------------------------------------------------------- data and folds
+def make_folds(samples: Samples, tune: TuneConfig, seed: int) -> list[pd.Series]:
+    """``tune.folds`` folds with train / val / test (held-out) rows, grouped by
+    ``tune.fold_by`` (e.g. subject) or, when null, stratified per image."""
+    if tune.fold_by and tune.fold_by not in samples.frame.columns:
+        raise ValueError(f"tune.fold_by {tune.fold_by!r} is not a column of {samples.source} "
+                         f"(columns: {list(samples.frame.columns)}); use null for image-level folds")
+    try:
+        folds = kfold(samples.frame, tune.folds, stratify="label", group=tune.fold_by or None,
+                      val_fraction=tune.val_fraction, seed=seed)
+    except ValueError as err:
+        raise ValueError(f"tune.folds = {tune.folds}: {err}") from None
+    for index, split in enumerate(folds, start=1):
+        empty = [name for name in ("train", "val", "test") if not (split == name).any()]
+        if empty:
+            unit = f"{tune.fold_by} groups" if tune.fold_by else "images"
+            raise ValueError(f"tune.folds = {tune.folds}: fold {index} has no {'/'.join(empty)} "
+                             f"rows ({samples.frame[tune.fold_by].nunique() if tune.fold_by else len(samples)} "
+                             f"{unit} in all); raise tune.val_fraction ({tune.val_fraction}) or "
+                             "use fewer folds or more data")
+    return folds
+
+
+def _load(config: Config, run_dir: Path, role: str, tuner_id: str) -> Samples:
+    """The configured data; synthetic data goes to a folder of its own per process."""
+    workdir = run_dir if role == "single" else run_dir / f"data_{tuner_id}"
+    return load_from_config(config.data, workdir, config.seed)
+
+
+def _folds_frame(samples: Samples, folds: list[pd.Series], group: str | None) -> pd.DataFrame:
+    columns = [c for c in ("path", group, "label") if c and c in samples.frame.columns]
+    frame = samples.frame[columns].copy()
+    for index, split in enumerate(folds, start=1):
+        frame[f"fold_{index}"] = split.to_numpy()
+    return frame
+
+
+# --------------------------------------------------------------------------- best config
+def _yaml_ready(value):
+    if isinstance(value, tuple):
+        return [_yaml_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def best_config(config: Config, hypermodel: FerHyperModel, values: dict) -> Config:
+    """``config`` with the best trial's values: changed builder arguments in ``model.args``,
+    learning rate / batch size / epochs in ``train``; ``tune`` dropped."""
+    model_values = {k: v for k, v in values.items() if k in hypermodel.family.hyperparameters}
+    builder, before = builder_kwargs(config.model.name, config.model.args)
+    _, after = hypermodel.model_kwargs(model_values)
+    changed = {k: _yaml_ready(v) for k, v in after.items()
+               if k not in ("input_shape", "num_classes", "num_aus") and before.get(k) != v}
+    train = {k: _yaml_ready(values[k]) for k in ("learning_rate", "batch_size", "epochs")
+             if k in values}
+    if "tuner/epochs" in values:
+        train["epochs"] = int(values["tuner/epochs"])
+    if "learning_rate" in train:
+        train["learning_rate"] = float(train["learning_rate"])
+    return dataclasses.replace(
+        config, name=f"{config.name}_best", tune=None,
+        model=ModelConfig(config.model.name, {**config.model.args, **changed}),
+        train=dataclasses.replace(config.train, **train))
+
+
+def _best_values(project_dir: Path, trial_id: str) -> dict:
+    info = json.loads((project_dir / f"trial_{trial_id}" / "trial.json").read_text())
+    return dict(info["hyperparameters"]["values"])
+
+
+# --------------------------------------------------------------------------- the search
+def _say(verbose: int, text: str) -> None:
+    if verbose:
+        print(f"[tune] {text}", flush=True)
+
+
+def prepare_search(config: Config, run_dir: Path, samples: Samples | None = None,
+                   verbose: int = 1):
+    """Everything but the search itself: role, checked space, data, folds, hypermodel.
+
+    Returns ``(role, tuner_id, tune, space, samples, folds, hypermodel)``; raises on any
+    bad setting before a model trains.
+    """
+    tune = config.tune or TuneConfig()
+    role, tuner_id = distributed_role()
+    from ferkit.tuning.families import family_for
+
+    space = resolve_space(family_for(config.model.name), tune.space, tune.tuner)
+    if samples is None:
+        samples = _load(config, run_dir, role, tuner_id)
+    folds = make_folds(samples, tune, config.seed)
+    train_rows = int(np.mean([(split == "train").sum() for split in folds]))
+    size, channels = config.data.image_size, config.data.channels
+    hypermodel = FerHyperModel(config, (size[0], size[1], channels), len(samples.classes),
+                               len(samples.aus), space, tune.tuner, train_rows)
+    heads = head_names(hypermodel.build(keras_tuner.HyperParameters()))
+    release_memory()
+    check_objective(tune.objective, heads)
+    if "au" in heads and not samples.aus:
+        raise ValueError(f"{samples.source}: the model has an AU head but the data has no AUs")
+    _say(verbose, f"{role} {tuner_id}: {len(samples)} images, {tune.folds} folds"
+                  f"{' by ' + tune.fold_by if tune.fold_by else ''}, family "
+                  f"{hypermodel.family.name}, {tune.tuner} search over {list(space)}")
+    return role, tuner_id, tune, space, samples, folds, hypermodel
+
+
+def run_search(config: Config, run_dir: str | Path, samples: Samples | None = None,
+               distribution_strategy=None, verbose: int = 1) -> TuneResult:
+    """Search ``config.tune``'s space with cross-validated trials into ``run_dir``.
+
+    ``samples`` (loaded, any ``split`` column ignored) replaces loading ``config.data``.
+    ``distribution_strategy`` (a ``tf.distribute.Strategy``) is passed to KerasTuner, which
+    builds and trains each fold's model inside its scope. See the module docstring for the
+    run directory, resuming and distributed searches.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    role, tuner_id, tune, space, samples, folds, hypermodel = prepare_search(
+        config, run_dir, samples, verbose)
+    direction = objective_direction(tune.objective, tune.direction)
+    if role != "worker":
+        check_or_write_setup(run_dir, _setup(config, tune, space, samples))
+        save_config(config, run_dir / "config.yaml")
+        _folds_frame(samples, folds, tune.fold_by).to_csv(run_dir / "folds.csv", index=False)
+    oracle = make_oracle(tune.tuner, keras_tuner.Objective(tune.objective, direction),
+                         tune.max_trials, config.seed, tune.max_epochs, tune.factor,
+                         tune.hyperband_iterations, tune.initial_points,
+                         tune.max_retries_per_trial, tune.max_consecutive_failed_trials)
+    tuner = CrossValidatedTuner(oracle, hypermodel, seed=config.seed, verbose=verbose,
+                                directory=str(run_dir), project_name=PROJECT, overwrite=False,
+                                distribution_strategy=distribution_strategy)
+    if role == "chief":
+        _say(verbose, f"chief: serving the oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"
+                      f"{os.environ['KERASTUNER_ORACLE_PORT']}")
+        serve_oracle(tuner)
+    else:
+        tuner.search(samples, folds, verbose=verbose)
+    result = TuneResult(run_dir, role, tune.objective, direction, trials_run=list(tuner.trials_run))
+    if role == "worker":
+        _say(verbose, f"worker {tuner_id} ran trials {result.trials_run}")
+        return result
+    return _finish(result, config, hypermodel, space)
+
+
+def _finish(result: TuneResult, config: Config, hypermodel: FerHyperModel,
+            space: dict[str, HpSpec]) -> TuneResult:
+    """Write the table, plots, ``best.json`` and ``best_config.yaml``."""
+    project = result.run_dir / PROJECT
+    result.table = results_table(project, space, result.direction)
+    write_results(result.table, result.run_dir, result.objective, space, result.direction)
+    result.best = best_row(result.table)
+    result.best_values = _best_values(project, result.best["trial"])
+    result.best_config = best_config(config, hypermodel, result.best_values)
+    save_config(result.best_config, result.run_dir / "best_config.yaml")
+    (result.run_dir / "best.json").write_text(json.dumps(
+        {"trial": result.best["trial"], "objective": result.objective,
+         "direction": result.direction, "mean": float(result.best["mean"]),
+         "std": float(result.best["std"]), "hyperparameters": result.best_values},
+        indent=1, default=_yaml_ready))
+    return result
+
+
+__all__ = ["TuneResult", "run_search", "prepare_search", "make_folds", "best_config",
+           "check_objective", "distributed_role", "objective_direction"]
