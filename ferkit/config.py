@@ -1,8 +1,9 @@
 """Typed experiment configs read from YAML, with clear errors for typos and bad values.
 
 A config has five sections (``data``, ``split``, ``augment``, ``model``, ``train``) plus a
-``name`` and ``seed``, and optionally ``tune`` (a search for ``ferkit tune``). ``load_config(path, overrides=["train.epochs=5"])`` applies
-``--set``-style overrides (values parsed as YAML) before validation.
+``name`` and ``seed``, and optionally ``tune`` (a search for ``ferkit tune``).
+``load_config(path, overrides=["train.epochs=5"])`` applies ``--set``-style overrides (values
+parsed as YAML) before validation.
 """
 from __future__ import annotations
 
