@@ -83,13 +83,22 @@ def best_row(table: pd.DataFrame) -> pd.Series:
     return finished.sort_values(["rank", "trial"]).iloc[0]
 
 
+def readable(table: pd.DataFrame, space: Mapping[str, HpSpec]) -> pd.DataFrame:
+    """``table`` with log-sampled hyperparameters as ``1.2e-04`` text (Markdown rounds floats)."""
+    out = table.copy()
+    for name, spec in space.items():
+        if spec.sampling != "linear" and name in out.columns:
+            out[name] = [f"{v:.2e}" if pd.notna(v) else "" for v in out[name]]
+    return out
+
+
 def write_results(table: pd.DataFrame, run_dir: str | Path, objective: str,
                   space: Mapping[str, HpSpec], direction: str = "max") -> dict[str, Path]:
     """``trials.csv``, ``trials.md`` and ``plots/tuning_trials.png`` (+ ``tuning_hparams.png``)."""
     run_dir = Path(run_dir)
     paths = {"csv": run_dir / "trials.csv", "markdown": run_dir / "trials.md"}
     table.to_csv(paths["csv"], index=False)
-    paths["markdown"].write_text(to_markdown(table, index=False))
+    paths["markdown"].write_text(to_markdown(readable(table, space), index=False))
     if table["mean"].notna().any():
         paths["trials_plot"] = plot_trials(table, objective, run_dir / "plots" / "tuning_trials.png",
                                           direction)
