@@ -57,6 +57,7 @@ class DataConfig:
     n_peak: int = 3
     ferplus_mode: Literal["majority", "probability", "crossentropy", "multi_target"] = "majority"
     ferplus_rules: str | None = None
+    ferplus_mix: float = 0.0
     label_map: dict[str, str | None] | None = None
     classes: list[str] | None = None
     limit_per_class: int | None = None
@@ -64,6 +65,13 @@ class DataConfig:
     image_size: list[int] = dataclasses.field(default_factory=lambda: [48, 48])
     channels: Literal[1, 3] = 1
     synthetic: SyntheticDataConfig = dataclasses.field(default_factory=SyntheticDataConfig)
+
+    def __post_init__(self):
+        if not 0.0 <= self.ferplus_mix <= 1.0:
+            raise ValueError(f"data.ferplus_mix must be in [0, 1], got {self.ferplus_mix}")
+        if self.ferplus_mix and self.source != "fer2013":
+            raise ValueError("data.ferplus_mix mixes FER+ votes into FER2013 labels; it needs "
+                             f"source 'fer2013', not {self.source!r}")
 
 
 @dataclasses.dataclass
@@ -107,6 +115,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     schedule: Literal["constant", "step", "cosine", "plateau"] = "constant"
     step_size: int = 5
+    warmup_epochs: float = 0.0
     gamma: float = 0.1
     plateau_patience: int = 3
     patience: int = 8
@@ -119,6 +128,14 @@ class TrainConfig:
     tensorboard: bool = False
     resume: bool = True
     verbose: Literal["auto", 0, 1, 2] = "auto"
+
+    def __post_init__(self):
+        if not 0.0 <= self.warmup_epochs < max(self.epochs, 1):
+            raise ValueError(f"train.warmup_epochs must be >= 0 and below train.epochs "
+                             f"({self.epochs}), got {self.warmup_epochs}")
+        if self.warmup_epochs and self.schedule != "cosine":
+            raise ValueError("train.warmup_epochs applies to the 'cosine' schedule only, "
+                             f"not {self.schedule!r}")
 
 
 @dataclasses.dataclass

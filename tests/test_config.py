@@ -46,3 +46,12 @@ def test_missing_file_and_bad_yaml(tmp_path):
     (tmp_path / "bad.yaml").write_text("train: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path / "bad.yaml")
+
+
+def test_ferplus_mix_needs_fer2013_and_a_weight_in_range():
+    config = config_from_dict({"data": {"source": "fer2013", "ferplus_mix": 0.3}})
+    assert config.data.ferplus_mix == 0.3
+    with pytest.raises(ConfigError, match=r"\[0, 1\]"):
+        config_from_dict({"data": {"source": "fer2013", "ferplus_mix": 2}})
+    with pytest.raises(ConfigError, match="needs source 'fer2013'"):
+        config_from_dict({"data": {"source": "ckplus", "ferplus_mix": 0.3}})

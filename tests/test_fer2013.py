@@ -556,3 +556,44 @@ def test_load_ferplus_rules(fer_csv, plus_csv):
     assert samples.frame["row"].tolist() == [0, 3, 4, 5]
     np.testing.assert_array_equal(samples.images[samples.frame["image_index"][1]], face(3))
     assert samples.frame.attrs["dropped_rows"] == {"no_rule_matched": [1, 2]}
+
+
+# ----------------------------------------------------------------------------- FER+ votes mixed into FER2013 labels
+
+def test_ferplus_mix_blends_votes_into_training_labels_only(fer_csv, plus_csv):
+    from ferkit.data.fer2013 import load_fer2013, mix_ferplus_targets
+    samples = load_fer2013(fer_csv)
+    mixed = mix_ferplus_targets(samples, plus_csv, weight=0.3)
+    columns = [f"target_{name}" for name in FER2013_EMOTIONS]
+    targets = mixed.frame[columns].to_numpy()
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-6)
+    one_hot = np.eye(7)[samples.labels]
+    # row 1: Training, FER2013 label happy (3); votes neutral 6, surprise 1, sadness 1, unknown 2
+    expected = 0.7 * one_hot[1] + 0.3 * np.array([0, 0, 0, 0, 1, 1, 6]) / 8
+    np.testing.assert_allclose(targets[1], expected, atol=1e-6)
+    # PublicTest (row 3) and PrivateTest (row 4) keep their one-hot labels
+    np.testing.assert_array_equal(targets[3], one_hot[3])
+    np.testing.assert_array_equal(targets[4], one_hot[4])
+    # with weight below 0.5 the FER2013 label stays the most likely class everywhere
+    assert (targets.argmax(axis=1) == samples.labels).all()
+
+
+def test_ferplus_mix_keeps_one_hot_where_no_vote_has_a_fer2013_class(tmp_path, fer_rows):
+    from ferkit.data.fer2013 import load_fer2013, mix_ferplus_targets
+    votes = [list(v) for v in PLUS_VOTES]
+    votes[0] = [0, 0, 0, 0, 0, 0, 0, 3, 3, 4]  # contempt, unknown and not-a-face only
+    plus = write_ferplus(tmp_path / "fer2013new.csv", plus_rows(votes=votes))
+    samples = load_fer2013(write_fer2013(tmp_path / "fer2013.csv", fer_rows))
+    mixed = mix_ferplus_targets(samples, plus, weight=0.5)
+    row = mixed.frame.loc[0, [f"target_{name}" for name in FER2013_EMOTIONS]].to_numpy(float)
+    np.testing.assert_array_equal(row, np.eye(7)[samples.labels[0]])
+
+
+def test_ferplus_mix_rejects_bad_weights_and_misaligned_votes(tmp_path, fer_csv):
+    from ferkit.data.fer2013 import load_fer2013, mix_ferplus_targets
+    samples = load_fer2013(fer_csv)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        mix_ferplus_targets(samples, pd.DataFrame(), weight=1.5)
+    short = write_ferplus(tmp_path / "short.csv", plus_rows()[:3])
+    with pytest.raises(FER2013FormatError, match="no row for 3 FER2013 rows"):
+        mix_ferplus_targets(samples, short, weight=0.3)

@@ -41,6 +41,25 @@ def test_cosine_schedule_reaches_zero_and_plateau_is_a_callback():
     assert isinstance(callback, keras.callbacks.ReduceLROnPlateau) and callback.factor == 0.5
 
 
+def test_cosine_warmup_rises_linearly_then_decays_to_zero():
+    train = _config(".", schedule="cosine", epochs=5, learning_rate=0.1, warmup_epochs=1).train
+    rate = learning_rate(train, steps_per_epoch=10)
+    assert np.isclose(float(rate(0)), 0.01)            # a tenth of the rate at the first step
+    assert np.isclose(float(rate(5)), 0.055, atol=1e-6)  # halfway through the warm-up epoch
+    assert np.isclose(float(rate(10)), 0.1)            # the full rate when warm-up ends
+    assert float(rate(30)) < 0.1 and float(rate(50)) < 1e-6
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(schedule="cosine", epochs=5, warmup_epochs=5), "below train.epochs"),
+    (dict(schedule="cosine", warmup_epochs=-1), ">= 0"),
+    (dict(schedule="step", warmup_epochs=1), "'cosine' schedule only"),
+])
+def test_bad_warmup_settings_are_named(changes, message):
+    with pytest.raises(ValueError, match=message):
+        _config(".", **changes)
+
+
 @pytest.mark.parametrize("name, cls", [("adam", keras.optimizers.Adam),
                                        ("adamw", keras.optimizers.AdamW),
                                        ("sgd", keras.optimizers.SGD)])

@@ -951,3 +951,62 @@ __all__ = [
     "parse_vote_rules", "load_vote_rules", "apply_vote_rules", "RuleSource", "FERPLUS_EMOTIONS",
     "FERPLUS_VOTE_COLUMNS", "FERPLUS_MODES", "USAGE_TO_SPLIT",
 ]
+
+
+# ----------------------------------------------------------------------------- FER+ votes as FER2013 soft labels
+
+#: FER+ vote column -> FER2013 class; contempt, unknown and NF have no FER2013 class.
+FERPLUS_TO_FER2013: dict[str, str] = {
+    "anger": "angry", "disgust": "disgust", "fear": "fear", "happiness": "happy",
+    "sadness": "sad", "surprise": "surprise", "neutral": "neutral",
+}
+
+
+def ferplus_vote_shares(votes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's FER+ votes as a distribution over the seven FER2013 classes.
+
+    Returns ``(shares, usable)``: ``shares`` is ``(n, 7)`` in ``FER2013_EMOTIONS`` order;
+    ``usable`` is False where no vote went to a FER2013 class (only contempt, unknown or
+    not-a-face votes), and those rows' shares are zero.
+    """
+    counts = np.zeros((len(votes), len(FER2013_EMOTIONS)), dtype="float64")
+    for column, name in FERPLUS_TO_FER2013.items():
+        counts[:, FER2013_EMOTIONS.index(name)] = votes[column].to_numpy(dtype="float64")
+    totals = counts.sum(axis=1, keepdims=True)
+    usable = totals[:, 0] > 0
+    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    return shares, usable
+
+
+def mix_ferplus_targets(samples: Samples, votes: pd.DataFrame | str | Path, weight: float,
+                        usages: Sequence[str] = ("Training",)) -> Samples:
+    """FER2013 samples with soft ``target_<class>`` columns: ``(1 - weight)`` x the FER2013
+    label + ``weight`` x the FER+ annotators' vote shares, on rows whose ``usage`` is in
+    ``usages`` (the training rows, by default).
+
+    Ten crowd votes per image say how ambiguous a face is; mixing them into the one-hot
+    FER2013 label is a data-driven label smoothing that keeps the FER2013 label the most
+    likely class whenever ``weight < 0.5``. Other rows, and rows whose votes have no
+    FER2013 class, keep their one-hot label. Votes align with FER2013 by ``row`` (the file
+    position), as Microsoft's reader does; a FER2013 row with no vote row is an error.
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"FER+ mix weight must be in [0, 1], got {weight}")
+    if list(samples.classes) != list(FER2013_EMOTIONS):
+        raise ValueError(f"{samples.source}: FER+ mixing needs the FER2013 classes "
+                         f"{list(FER2013_EMOTIONS)}, found {list(samples.classes)}")
+    if not isinstance(votes, pd.DataFrame):
+        votes = read_ferplus_votes(votes)
+    frame = samples.frame
+    by_row = votes.set_index("row")
+    missing = np.setdiff1d(frame["row"].to_numpy(), by_row.index.to_numpy())
+    if len(missing):
+        raise FER2013FormatError(f"FER+ votes have no row for {len(missing)} FER2013 rows "
+                                 f"(first: {missing[:5].tolist()}); are the files aligned?")
+    shares, usable = ferplus_vote_shares(by_row.loc[frame["row"].to_numpy()])
+    one_hot = np.eye(len(FER2013_EMOTIONS))[frame["label"].to_numpy()]
+    mixed = frame["usage"].isin(list(usages)).to_numpy() & usable
+    targets = np.where(mixed[:, None], (1 - weight) * one_hot + weight * shares, one_hot)
+    columns = {name: targets[:, j].astype("float32")
+               for j, name in enumerate(target_columns(samples.classes))}
+    return dataclasses.replace(samples, frame=frame.assign(**columns))

@@ -12,7 +12,8 @@ import numpy as np
 
 from ferkit.data import cleaning, synthetic, synthetic_formats
 from ferkit.data.ckplus import load_ckplus, read_images
-from ferkit.data.fer2013 import load_fer2013, load_ferplus, load_ferplus_rules
+from ferkit.data.fer2013 import (load_fer2013, load_ferplus, load_ferplus_rules,
+                                 mix_ferplus_targets)
 from ferkit.data.filenames import load_filename_dataset, load_manifest
 from ferkit.data.folders import load_class_folders
 from ferkit.data.samples import Samples
@@ -57,7 +58,11 @@ def _load(data, path: Path) -> Samples:
         return load_ckplus(path, labels=data.labels, n_peak=data.n_peak, aus=data.aus,
                            min_au_count=data.min_au_count)
     if data.source == "fer2013":
-        return load_fer2013(_fer_csv(path))
+        csv = _fer_csv(path)
+        samples = load_fer2013(csv)
+        if data.ferplus_mix:
+            samples = mix_ferplus_targets(samples, csv.parent / FERPLUS_VOTES, data.ferplus_mix)
+        return samples
     if data.source == "ferplus":
         csv = _fer_csv(path)
         votes = csv.parent / FERPLUS_VOTES

@@ -11,8 +11,14 @@ def learning_rate(train, steps_per_epoch: int):
             train.learning_rate, decay_steps=train.step_size * steps_per_epoch,
             decay_rate=train.gamma, staircase=True)
     if train.schedule == "cosine":
-        return keras.optimizers.schedules.CosineDecay(train.learning_rate,
-                                                      decay_steps=train.epochs * steps_per_epoch)
+        warmup = int(round(train.warmup_epochs * steps_per_epoch))
+        if not warmup:
+            return keras.optimizers.schedules.CosineDecay(
+                train.learning_rate, decay_steps=train.epochs * steps_per_epoch)
+        # linear warm-up from a tenth of the rate, then cosine to 0 over the remaining steps
+        return keras.optimizers.schedules.CosineDecay(
+            train.learning_rate / 10, decay_steps=max(1, train.epochs * steps_per_epoch - warmup),
+            warmup_target=train.learning_rate, warmup_steps=warmup)
     return train.learning_rate
 
 
