@@ -74,11 +74,13 @@ def build_config(data: str | None, model: str, fast: bool, epochs: int) -> Confi
         "model": {"name": model, "args": FAST_MODEL_ARGS.get(model, {}) if fast else {}},
         "train": {"epochs": epochs, "batch_size": 64, "optimizer": "sgd", "learning_rate": 1e-2,
                   "momentum": 0.9, "weight_decay": 1e-4, "schedule": "step", "step_size": 5,
-                  "gamma": 0.1, "patience": 8},
+                  "gamma": 0.1, "patience": 8,
+                  # XLA slows these CNNs on a CPU (docs/benchmarks.md, training speed table)
+                  "jit_compile": False},
     }
     if fast:
         raw["data"]["synthetic"] = {"images": 240}
-        raw["train"].update(batch_size=32, jit_compile=False, verbose=0)
+        raw["train"].update(batch_size=32, verbose=0)
     return config_from_dict(raw, "seed003 example")
 
 

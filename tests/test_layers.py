@@ -47,3 +47,29 @@ def test_bad_arguments():
         ResidualBlock(0)
     with pytest.raises(ValueError, match="l2"):
         ResidualBlock(4, l2=-1)
+
+
+# ----------------------------------------------------------------------------- SpaceToDepth
+
+def test_space_to_depth_folds_pixel_blocks_into_channels_losslessly():
+    from ferkit.layers import SpaceToDepth
+    image = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+    folded = np.asarray(SpaceToDepth(2)(image))
+    assert folded.shape == (1, 2, 2, 4)
+    # the top-left 2x2 block (0, 1, 4, 5) becomes the first output pixel's channels
+    np.testing.assert_array_equal(folded[0, 0, 0], [0, 1, 4, 5])
+    assert sorted(folded.ravel().tolist()) == list(range(16))
+    assert SpaceToDepth(2).compute_output_shape((None, 48, 48, 1)) == (None, 24, 24, 4)
+
+
+def test_space_to_depth_round_trips_and_rejects_a_bad_block(tmp_path):
+    from ferkit.layers import SpaceToDepth
+    inputs = keras.Input((6, 6, 2))
+    model = keras.Model(inputs, SpaceToDepth(3, name="fold")(inputs))
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    assert again.get_layer("fold").block == 3
+    x = np.random.default_rng(0).random((2, 6, 6, 2)).astype("float32")
+    np.testing.assert_array_equal(again(x), model(x))
+    with pytest.raises(ValueError, match="block"):
+        SpaceToDepth(0)

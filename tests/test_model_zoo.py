@@ -1,4 +1,5 @@
-"""The seed model zoo: every builder and preset from seeds 000-003 plus ``fer_compact``."""
+"""The seed model zoo: every builder and preset from seeds 000-003, ``fer_compact`` and
+``fer_recipe``."""
 import dataclasses
 
 import keras
@@ -6,11 +7,12 @@ import numpy as np
 import pytest
 
 from ferkit import models
-from ferkit.models import compact, registry, seed000, seed001, seed002, seed003  # noqa: F401
+from ferkit.models import compact, recipe, registry, seed000, seed001, seed002, seed003  # noqa: F401
 from ferkit.models.seed002 import parse_seed002_name, seed002_grid, seed002_name
 from ferkit.training import compile_model
 
-ZOO_MODULES = {module.__name__ for module in (compact, seed000, seed001, seed002, seed003)}
+ZOO_MODULES = {module.__name__ for module in (compact, recipe, seed000, seed001, seed002,
+                                                 seed003)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +40,8 @@ CASES = {
     "seed001_variant2": Case((48, 48, 1), 4, 16 * 24 * 24, TINY_SEED001),
     "fer_compact": Case((48, 48, 1), 7, None, dict(input_shape=(16, 16, 1), stem_filters=4,
                                                    widths=(8,), depths=(1,))),
+    "fer_recipe": Case((48, 48, 1), 7, None, dict(input_shape=(16, 16, 1), widths=(8, 8),
+                                                  depths=(1, 1))),
     # The seed's FC layers are channels*20*20 wide (41-328 M parameters): checked once below.
     "seed002_resnet": Case((48, 48, 1), 4, 16 * 20 * 20,
                            {**TINY_GRID, "channels": 4, "num_blocks": 2}, dict(fc_units=8)),
