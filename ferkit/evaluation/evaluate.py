@@ -8,6 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from ferkit.data.pipeline import make_dataset
 from ferkit.data.samples import Samples
@@ -34,18 +35,34 @@ class Evaluation:
     predictions: pd.DataFrame
 
 
-def predict(model: keras.Model, samples: Samples, batch_size: int = 64) -> dict[str, np.ndarray]:
-    """Head name -> predicted probabilities, in the order of ``samples``."""
+def predict(model: keras.Model, samples: Samples, batch_size: int = 64,
+            flip_tta: bool = False) -> dict[str, np.ndarray]:
+    """Head name -> predicted probabilities, in the order of ``samples``.
+
+    ``flip_tta`` (test-time augmentation) averages each head's output on the image and on
+    its mirror image: faces are nearly symmetric, so the two views are two looks at the
+    same expression.
+    """
     heads = list(model.output.keys()) if isinstance(model.output, dict) else ["emotion"]
     dataset = make_dataset(samples, batch_size=batch_size, heads=[h for h in heads])
-    outputs = model.predict(dataset.map(lambda x, y: x), verbose=0)
+    outputs = _as_heads(model.predict(dataset.map(lambda x, y: x), verbose=0))
+    if flip_tta:
+        mirrored = _as_heads(model.predict(dataset.map(lambda x, y: tf.reverse(x, axis=[2])),
+                                           verbose=0))
+        outputs = {head: (outputs[head] + mirrored[head]) / 2 for head in outputs}
+    return outputs
+
+
+def _as_heads(outputs) -> dict[str, np.ndarray]:
     return outputs if isinstance(outputs, dict) else {"emotion": outputs}
 
 
 def evaluate_model(model: keras.Model, samples: Samples, out_dir: str | Path | None = None,
-                   batch_size: int = 64, au_threshold: float = 0.5) -> Evaluation:
-    """Predict ``samples`` and compute emotion and AU metrics; write them if ``out_dir``."""
-    outputs = predict(model, samples, batch_size)
+                   batch_size: int = 64, au_threshold: float = 0.5,
+                   flip_tta: bool = False) -> Evaluation:
+    """Predict ``samples`` and compute emotion and AU metrics; write them if ``out_dir``.
+    ``flip_tta`` averages the predictions on each image and its mirror image."""
+    outputs = predict(model, samples, batch_size, flip_tta)
     probabilities = np.asarray(outputs["emotion"], dtype="float64")
     y_true, y_pred = samples.labels, probabilities.argmax(axis=1)
     classes = list(samples.classes)
