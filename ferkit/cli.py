@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--no-duplicates", action="store_true", help="skip duplicate hashing")
     inspect.set_defaults(run=_data_inspect)
 
+    from ferkit.evaluation.command import add_evaluate_parser
     from ferkit.evaluation.kfold import add_kfold_parser
     from ferkit.evaluation.occlusion import add_occlusion_parser
     from ferkit.export import add_export_parser
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(commands)
     add_predict_parser(commands)
     add_export_parser(commands)
+    add_evaluate_parser(commands)
     add_kfold_parser(commands)
     add_occlusion_parser(commands)
     add_tune_parser(commands)
