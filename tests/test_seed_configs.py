@@ -8,8 +8,9 @@ from ferkit.training import run_experiment
 
 CONFIGS = sorted(p for p in (Path(__file__).parent.parent / "configs").glob("*.yaml")
                  if not p.name.endswith("_rules.yaml"))
-FAST = ["train.epochs=1", "train.jit_compile=false", "train.verbose=0", "train.batch_size=16",
-        "data.synthetic.images=96", "data.synthetic.subjects=8",
+#: One epoch, so no warm-up (``warmup_epochs`` must stay below ``epochs``).
+FAST = ["train.epochs=1", "train.warmup_epochs=0", "train.jit_compile=false", "train.verbose=0",
+        "train.batch_size=16", "data.synthetic.images=96", "data.synthetic.subjects=8",
         "data.synthetic.sequences_per_subject=7", "data.min_au_count=2"]
 #: Smaller widths for the networks that are slow at their seed size; the layout is unchanged.
 SMALLER = {
