@@ -154,6 +154,10 @@ FAMILY_CASES = [
      lambda m: (m.get_layer("stem1_conv").filters, m.get_layer("stage3_block1_a_sep").filters,
                 any("_se_" in l.name for l in m.layers)),
      (8, 64, False)),
+    ("fer_recipe", {}, (24, 24, 1), {"filters": 8, "blocks": 1, "dropout": 0.2, "l2": 1e-4},
+     lambda m: (m.get_layer("stage1_1_conv").filters, m.get_layer("stage3_1_conv").filters,
+                "stage1_2_conv" in [l.name for l in m.layers], m.get_layer("dropout").rate),
+     (8, 32, False, 0.2)),
     ("seed003_resnet50", {}, (32, 32, 1), {"dropout": 0.3, "pooling": "max"},
      lambda m: (m.get_layer("dropout").rate, m.get_layer("max_pool").name), (0.3, "max_pool")),
 ]

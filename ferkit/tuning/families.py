@@ -127,6 +127,16 @@ def _apply_compact(values: dict, kwargs: dict) -> dict:
     return kwargs
 
 
+def _apply_recipe(values: dict, kwargs: dict) -> dict:
+    stages = len(kwargs["widths"])
+    if "filters" in values:
+        kwargs["widths"] = _doubling(values["filters"], stages)
+    if "blocks" in values:
+        kwargs["depths"] = (int(values["blocks"]),) * stages
+    _set(kwargs, values, "dropout", "l2")
+    return kwargs
+
+
 def _apply_seed003(values: dict, kwargs: dict) -> dict:
     _set(kwargs, values, "dropout", "pooling")
     return kwargs
@@ -176,6 +186,12 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
             "learning_rate": _LR, "batch_size": {"type": "choice", "values": [32, 64]},
             "epochs": _EPOCHS},
            _apply_compact),
+    Family("fer_recipe", ("fer_recipe",), ("filters", "blocks", "dropout", "l2"),
+           {"filters": {"type": "choice", "values": [32, 48, 64]},
+            "blocks": {"type": "int", "min": 1, "max": 3},
+            "dropout": _DROPOUT, "learning_rate": _LR,
+            "batch_size": {"type": "choice", "values": [64, 128]}, "epochs": _EPOCHS},
+           _apply_recipe),
     Family("seed003_resnet50", ("seed003_resnet50",), ("dropout", "pooling"),
            {"dropout": _DROPOUT, "pooling": {"type": "choice", "values": ["avg", "max"]},
             "learning_rate": {"type": "float", "min": 1e-4, "max": 1e-1, "sampling": "log"},
