@@ -1,0 +1,79 @@
+"""Distribution strategies by name, the TF_CONFIG checks, and who writes a multi-worker run."""
+import json
+import logging
+import types
+
+import pytest
+import tensorflow as tf
+
+from ferkit.config import ConfigError
+from ferkit.training.distribute import STRATEGIES, make_strategy, read_tf_config, worker_role
+
+TWO_WORKERS = {"cluster": {"worker": ["localhost:1111", "localhost:2222"]},
+               "task": {"type": "worker", "index": 1}}
+
+
+# --------------------------------------------------------------------------- make_strategy
+def test_default_strategy_is_tensorflows_own():
+    strategy = make_strategy("default")
+    assert strategy is tf.distribute.get_strategy() and strategy.num_replicas_in_sync == 1
+
+
+def test_mirrored_strategy_uses_the_gpus_or_says_it_runs_on_one_cpu_replica(caplog):
+    with caplog.at_level(logging.INFO, logger="ferkit.training.distribute"):
+        strategy = make_strategy("mirrored")
+    assert isinstance(strategy, tf.distribute.MirroredStrategy)
+    gpus = tf.config.list_logical_devices("GPU")
+    assert strategy.num_replicas_in_sync == max(len(gpus), 1)
+    expected = f"over {len(gpus)} GPU(s)" if gpus else "no GPU on this host, training on one CPU"
+    assert expected in caplog.text
+
+
+def test_an_unknown_strategy_lists_the_valid_names():
+    with pytest.raises(ConfigError, match=r"unknown distribution strategy 'tpu'; choose one of "
+                                          r"\['default', 'mirrored', 'multi_worker'\]"):
+        make_strategy("tpu")
+
+
+def test_multi_worker_without_tf_config_says_what_is_missing(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="'multi_worker' needs the TF_CONFIG environment "
+                                          "variable .* which is not set"):
+        make_strategy("multi_worker")
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("{cluster: 1}", "TF_CONFIG is not valid JSON"),
+    (json.dumps({"task": {"type": "worker", "index": 0}}), "TF_CONFIG has no 'cluster' mapping"),
+    (json.dumps({**TWO_WORKERS, "cluster": {"worker": ["localhost"]}}),
+     r"cluster\['worker'\] must be a non-empty list of 'host:port' strings"),
+    (json.dumps({"cluster": TWO_WORKERS["cluster"]}), "TF_CONFIG has no 'task' with 'type' and 'index'"),
+    (json.dumps({**TWO_WORKERS, "task": {"type": "chief", "index": 0}}),
+     r"task type 'chief' is not in the cluster \(\['worker'\]\)"),
+    (json.dumps({**TWO_WORKERS, "task": {"type": "worker", "index": 2}}),
+     r"task index 2 is out of range: cluster\['worker'\] has 2 member\(s\)"),
+])
+def test_a_malformed_tf_config_names_the_problem(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        read_tf_config({"TF_CONFIG": raw})
+
+
+def test_a_valid_tf_config_is_returned_parsed():
+    assert read_tf_config({"TF_CONFIG": json.dumps(TWO_WORKERS)}) == TWO_WORKERS
+
+
+# --------------------------------------------------------------------------- worker_role
+def _with_resolver(cluster: dict, kind: str, index: int):
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(cluster), task_type=kind, task_id=index)
+    return types.SimpleNamespace(cluster_resolver=resolver)
+
+
+def test_worker_zero_is_the_chief_unless_the_cluster_names_one():
+    workers = {"worker": ["a:1", "b:2"]}
+    assert worker_role(_with_resolver(workers, "worker", 0)) == (True, "worker_0")
+    assert worker_role(_with_resolver(workers, "worker", 1)) == (False, "worker_1")
+    with_chief = {"chief": ["c:0"], **workers}
+    assert worker_role(_with_resolver(with_chief, "chief", 0)) == (True, "chief_0")
+    assert worker_role(_with_resolver(with_chief, "worker", 0)) == (False, "worker_0")
+    assert worker_role(make_strategy("default")) == (True, "chief")
