@@ -26,6 +26,8 @@ def _train(args) -> int:
     overrides = list(args.set)
     if args.data:
         overrides.append(f"data.path={args.data}")
+    if args.strategy:
+        overrides.append(f"train.strategy={args.strategy}")
     config = load_config(args.config, overrides)
     out = Path(args.out) if args.out else Path("runs") / config.name
     result = run_experiment(config, out)
@@ -72,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="run directory (default runs/<config name>)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value, e.g. --set train.epochs=5 (repeatable)")
+    train.add_argument("--strategy", metavar="NAME",
+                       help="distribution strategy (overrides train.strategy): default, mirrored "
+                            "(this host's GPUs) or multi_worker (TF_CONFIG; docs/scaling.md)")
     train.set_defaults(run=_train)
 
     data = commands.add_parser("data", help="dataset tools").add_subparsers(

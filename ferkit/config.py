@@ -104,7 +104,9 @@ class TrainConfig:
     (``model.args.l2``). ``schedule``: ``constant``, ``step`` (x ``gamma`` every ``step_size``
     epochs; seed 003: 0.1 every 5), ``cosine`` (to 0 over ``epochs``) or ``plateau`` (x ``gamma``
     after ``plateau_patience`` epochs without a better ``val_loss``). ``resume`` keeps a backup
-    each epoch so a killed run continues where it stopped when started again.
+    each epoch so a killed run continues where it stopped when started again. ``strategy``:
+    ``default``, ``mirrored`` (several GPUs) or ``multi_worker`` (several hosts via
+    ``TF_CONFIG``), see :mod:`ferkit.training.distribute`; ``batch_size`` is the global batch.
     """
 
     epochs: int = 40
@@ -128,8 +130,13 @@ class TrainConfig:
     tensorboard: bool = False
     resume: bool = True
     verbose: Literal["auto", 0, 1, 2] = "auto"
+    strategy: str = "default"
 
     def __post_init__(self):
+        from ferkit.training.distribute import STRATEGIES
+
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"train.strategy {self.strategy!r} is not one of {list(STRATEGIES)}")
         if not 0.0 <= self.warmup_epochs < max(self.epochs, 1):
             raise ValueError(f"train.warmup_epochs must be >= 0 and below train.epochs "
                              f"({self.epochs}), got {self.warmup_epochs}")

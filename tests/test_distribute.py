@@ -6,7 +6,7 @@ import types
 import pytest
 import tensorflow as tf
 
-from ferkit.config import ConfigError
+from ferkit.config import ConfigError, config_from_dict
 from ferkit.training.distribute import STRATEGIES, make_strategy, read_tf_config, worker_role
 
 TWO_WORKERS = {"cluster": {"worker": ["localhost:1111", "localhost:2222"]},
@@ -33,6 +33,15 @@ def test_an_unknown_strategy_lists_the_valid_names():
     with pytest.raises(ConfigError, match=r"unknown distribution strategy 'tpu'; choose one of "
                                           r"\['default', 'mirrored', 'multi_worker'\]"):
         make_strategy("tpu")
+
+
+def test_train_strategy_is_checked_when_the_config_is_read():
+    assert config_from_dict({}).train.strategy == "default"
+    assert config_from_dict({"train": {"strategy": "mirrored"}}).train.strategy == "mirrored"
+    with pytest.raises(ConfigError, match=r"config: train.strategy 'gpu' is not one of "
+                                          r"\['default', 'mirrored', 'multi_worker'\]"):
+        config_from_dict({"train": {"strategy": "gpu"}})
+    assert STRATEGIES == ("default", "mirrored", "multi_worker")
 
 
 def test_multi_worker_without_tf_config_says_what_is_missing(monkeypatch):
@@ -77,3 +86,25 @@ def test_worker_zero_is_the_chief_unless_the_cluster_names_one():
     assert worker_role(_with_resolver(with_chief, "chief", 0)) == (True, "chief_0")
     assert worker_role(_with_resolver(with_chief, "worker", 0)) == (False, "worker_0")
     assert worker_role(make_strategy("default")) == (True, "chief")
+
+
+def test_tune_refuses_multi_worker_and_points_to_keras_tuner_workers():
+    from ferkit.tuning.search import trial_strategy
+
+    assert trial_strategy("default") is None
+    assert isinstance(trial_strategy("mirrored"), tf.distribute.MirroredStrategy)
+    with pytest.raises(ConfigError, match="does not take train.strategy 'multi_worker'.*"
+                                          "KERASTUNER_TUNER_ID"):
+        trial_strategy("multi_worker")
+
+
+def test_cli_strategy_flag_overrides_the_config_and_is_checked(tmp_path, capsys):
+    from ferkit.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text("name: c\n")
+    assert main(["train", "--config", str(config), "--strategy", "ring"]) == 2
+    assert "train.strategy 'ring' is not one of" in capsys.readouterr().err
+    assert main(["tune", "--config", str(config), "--strategy", "multi_worker",
+                 "--out", str(tmp_path / "t")]) == 2
+    assert "does not take train.strategy 'multi_worker'" in capsys.readouterr().err

@@ -31,6 +31,7 @@ from ferkit.data.splits import assert_disjoint, group_split, stratified_split
 from ferkit.evaluation.evaluate import Evaluation, evaluate_model
 from ferkit.inference import save_preprocessing
 from ferkit.training.compile import compile_model
+from ferkit.training.distribute import make_strategy, worker_role
 from ferkit.training.fit import BEST_MODEL, fit
 from ferkit.training.optim import make_optimizer, schedule_callbacks
 
@@ -124,12 +125,16 @@ def _datasets(config: Config, samples: Samples, heads: list[str]):
 
 
 def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
-                     model: keras.Model | None = None) -> RunResult:
+                     model: keras.Model | None = None,
+                     strategy: tf.distribute.Strategy | None = None) -> RunResult:
     """Train and evaluate on already loaded and split ``samples`` into ``run_dir``.
 
     The building block behind :func:`run_experiment`, k-fold cross-validation and tuning:
     ``samples.frame["split"]`` says which rows train, validate and test. ``model`` (built
-    and not yet compiled) replaces the configured one, e.g. to fine-tune a trained trunk.
+    and not yet compiled) replaces the configured one, e.g. to fine-tune a trained trunk; a
+    ``model`` given with a ``strategy`` must have been built in its scope. ``strategy``
+    (default: TensorFlow's current one) is where the model is built, compiled and trained;
+    ``train.batch_size`` is the global batch, split over its replicas.
     """
     start = time.perf_counter()
     run_dir = Path(run_dir)
@@ -139,7 +144,8 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
     samples.frame.drop(columns=["image_index"], errors="ignore").to_csv(run_dir / "splits.csv",
                                                                        index=False)
     train = config.train
-    with precision_policy(train.mixed_precision):
+    strategy = tf.distribute.get_strategy() if strategy is None else strategy
+    with precision_policy(train.mixed_precision), strategy.scope():
         model = model if model is not None else build_model(config, samples)
         heads = list(model.output.keys())
         train_ds, val_ds, steps = _datasets(config, samples, heads)
@@ -160,24 +166,33 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
          "classes": list(samples.classes), "aus": list(samples.aus),
          "image_size": list(config.data.image_size), "channels": config.data.channels,
          "model": model.name, "parameters": int(model.count_params()),
-         "best_model": BEST_MODEL}, indent=1))
+         "best_model": BEST_MODEL, "replicas": int(strategy.num_replicas_in_sync)}, indent=1))
     return RunResult(run_dir, model, samples, history, evaluation, seconds, evaluated_on)
 
 
-def run_experiment(config: Config, run_dir: str | Path) -> RunResult:
+def run_experiment(config: Config, run_dir: str | Path,
+                   strategy: tf.distribute.Strategy | None = None) -> RunResult:
     """Load, split, train and evaluate ``config`` into ``run_dir`` and return the result.
 
     Starting again on the same ``run_dir`` after an interruption resumes training from the
     last finished epoch (``train.resume``). ``run.json``'s ``seconds`` include data loading.
+
+    ``strategy`` (default: made from ``train.strategy`` before anything else runs, as a
+    multi-worker strategy requires) distributes training. With ``multi_worker`` every worker
+    runs this same call; only the chief writes ``run_dir``, each other worker writes the same
+    files into ``run_dir/workers/<task>`` (e.g. ``workers/worker_1``), so no two processes
+    write one file and each keeps the epoch backup it needs to resume.
     """
     start = time.perf_counter()
-    run_dir = Path(run_dir)
+    strategy = make_strategy(config.train.strategy) if strategy is None else strategy
+    is_chief, task = worker_role(strategy)
+    run_dir = Path(run_dir) if is_chief else Path(run_dir) / "workers" / task
     run_dir.mkdir(parents=True, exist_ok=True)
     if config.train.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     samples = prepare_data(config, run_dir)
-    result = train_on_samples(config, samples, run_dir)
+    result = train_on_samples(config, samples, run_dir, strategy=strategy)
     result.seconds = time.perf_counter() - start
     info = json.loads((run_dir / "run.json").read_text())
     (run_dir / "run.json").write_text(json.dumps({**info, "seconds": result.seconds}, indent=1))

@@ -1,4 +1,4 @@
-"""``ferkit tune --config CFG [--data PATH] [--out DIR] [--set KEY=VALUE]``.
+"""``ferkit tune --config CFG [--data PATH] [--out DIR] [--set KEY=VALUE] [--strategy NAME]``.
 
 Kept apart from :mod:`ferkit.tuning.search` so ``ferkit --help`` does not load KerasTuner.
 """
@@ -16,6 +16,8 @@ def _tune_command(args) -> int:
     overrides = list(args.set)
     if args.data:
         overrides.append(f"data.path={args.data}")
+    if args.strategy:
+        overrides.append(f"train.strategy={args.strategy}")
     config = load_config(args.config, overrides)
     out = Path(args.out) if args.out else Path("runs") / f"{config.name}_tune"
     result = run_search(config, out, verbose=0 if args.quiet else 1)
@@ -42,6 +44,10 @@ def add_tune_parser(subparsers) -> argparse.ArgumentParser:
                                       "again on it to resume")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set tune.max_trials=20 (repeatable)")
+    parser.add_argument("--strategy", metavar="NAME",
+                        help="distribution strategy for each fold's training (overrides "
+                             "train.strategy): default or mirrored (this host's GPUs); spread "
+                             "trials over hosts with KERASTUNER_* variables (docs/scaling.md)")
     parser.add_argument("--quiet", action="store_true", help="no per-fold progress lines")
     parser.set_defaults(run=_tune_command)
     return parser

@@ -29,7 +29,7 @@ import keras_tuner
 import numpy as np
 import pandas as pd
 
-from ferkit.config import Config, ModelConfig, TuneConfig, save_config
+from ferkit.config import Config, ConfigError, ModelConfig, TuneConfig, save_config
 from ferkit.data.samples import Samples
 from ferkit.data.sources import load_from_config
 from ferkit.data.splits import kfold
@@ -71,6 +71,25 @@ class TuneResult:
 
 
 # --------------------------------------------------------------------------- roles and checks
+def trial_strategy(name: str):
+    """The ``tf.distribute`` strategy each fold trains under (None for ``default``).
+
+    ``multi_worker`` is refused: it needs every host to train the same model in step, while
+    a search gives each worker trials of its own. Spread trials over hosts with KerasTuner's
+    chief and workers instead, each worker using ``mirrored`` for its own GPUs.
+    """
+    if name == "multi_worker":
+        raise ConfigError("ferkit tune does not take train.strategy 'multi_worker': spread "
+                          "trials over hosts with KerasTuner's chief and workers "
+                          "(KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT; "
+                          "docs/scaling.md) and use 'mirrored' for each host's GPUs")
+    if name == "default":
+        return None
+    from ferkit.training.distribute import make_strategy
+
+    return make_strategy(name)
+
+
 def distributed_role() -> tuple[str, str]:
     """(role, tuner id) from KerasTuner's environment variables: ``single`` without them."""
     if "KERASTUNER_ORACLE_IP" not in os.environ:
@@ -233,10 +252,13 @@ def run_search(config: Config, run_dir: str | Path, samples: Samples | None = No
     """Search ``config.tune``'s space with cross-validated trials into ``run_dir``.
 
     ``samples`` (loaded, any ``split`` column ignored) replaces loading ``config.data``.
-    ``distribution_strategy`` (a ``tf.distribute.Strategy``) is passed to KerasTuner, which
-    builds and trains each fold's model inside its scope. See the module docstring for the
-    run directory, resuming and distributed searches.
+    ``distribution_strategy`` (a ``tf.distribute.Strategy``; default: made from
+    ``train.strategy``) is passed to KerasTuner, which builds and trains each fold's model
+    inside its scope. See the module docstring for the run directory, resuming and
+    distributed searches.
     """
+    if distribution_strategy is None:
+        distribution_strategy = trial_strategy(config.train.strategy)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     role, tuner_id, tune, space, samples, folds, hypermodel = prepare_search(
@@ -284,5 +306,5 @@ def _finish(result: TuneResult, config: Config, hypermodel: FerHyperModel,
     return result
 
 
-__all__ = ["TuneResult", "run_search", "prepare_search", "make_folds", "best_config",
+__all__ = ["TuneResult", "run_search", "trial_strategy", "prepare_search", "make_folds", "best_config",
            "check_objective", "distributed_role", "objective_direction"]
