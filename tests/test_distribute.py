@@ -1,8 +1,16 @@
 """Distribution strategies by name, the TF_CONFIG checks, and who writes a multi-worker run."""
 import json
 import logging
+import os
+import socket
+import subprocess
+import sys
+import time
 import types
+from pathlib import Path
 
+import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -108,3 +116,94 @@ def test_cli_strategy_flag_overrides_the_config_and_is_checked(tmp_path, capsys)
     assert main(["tune", "--config", str(config), "--strategy", "multi_worker",
                  "--out", str(tmp_path / "t")]) == 2
     assert "does not take train.strategy 'multi_worker'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- two workers
+TINY_TRAIN = """
+name: tiny_distributed
+seed: 0
+data:
+  source: folders
+  classes: [happy, neutral, surprised]
+  image_size: [24, 24]
+  synthetic: {images: 120, classes: {happy: happy, neutral: neutral, surprised: surprise}}
+split: {method: stratified, fractions: [0.6, 0.2, 0.2]}
+augment: null
+model: {name: seed001_variant2, args: {filters: [4], dropout: 0.0}}
+train: {epochs: 2, batch_size: 16, patience: 5, jit_compile: false, deterministic: true,
+        verbose: 0}
+"""
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports free on the loopback interface right now (held open together, then released)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("localhost", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def start(command: list[str], cwd: Path, **env) -> subprocess.Popen:
+    environ = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", **env}
+    return subprocess.Popen(command, cwd=cwd, env=environ, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def finish(processes: dict[str, subprocess.Popen], timeout: float) -> dict[str, str]:
+    """Wait for every process (killing all on a hang) and return each one's output."""
+    deadline, outputs = time.monotonic() + timeout, {}
+    try:
+        for name, process in processes.items():
+            outputs[name] = process.communicate(timeout=max(1.0, deadline - time.monotonic()))[0]
+    except subprocess.TimeoutExpired:
+        for process in processes.values():
+            process.kill()
+        tails = {n: (p.communicate()[0] or "")[-2000:] for n, p in processes.items()}
+        raise AssertionError(f"distributed processes still running after {timeout} s: {tails}")
+    for name, process in processes.items():
+        assert process.returncode == 0, f"{name} exited {process.returncode}:\n{outputs[name][-4000:]}"
+    return outputs
+
+
+def _trainable(path: Path) -> np.ndarray:
+    model = keras.saving.load_model(path)
+    return np.concatenate([np.ravel(w) for w in model.trainable_weights])
+
+
+def test_two_multi_worker_processes_train_like_one_process(tmp_path):
+    from ferkit.config import load_config
+    from ferkit.training import run_experiment
+
+    config_path = tmp_path / "tiny.yaml"
+    config_path.write_text(TINY_TRAIN)
+    hosts = [f"localhost:{port}" for port in free_ports(2)]
+    command = [sys.executable, "-m", "ferkit.cli", "train", "--config", str(config_path),
+               "--out", str(tmp_path / "distributed"), "--strategy", "multi_worker"]
+    workers = {f"worker {index}": start(command, tmp_path, TF_CONFIG=json.dumps(
+        {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": index}}))
+        for index in range(2)}
+    single = run_experiment(load_config(config_path), tmp_path / "single")  # meanwhile
+    finish(workers, timeout=150)
+
+    chief, other = tmp_path / "distributed", tmp_path / "distributed" / "workers" / "worker_1"
+    info = json.loads((chief / "run.json").read_text())
+    assert info["replicas"] == 2 and json.loads((tmp_path / "single" / "run.json").read_text())[
+        "replicas"] == 1
+    assert (other / "run.json").is_file() and not (other / "workers").exists()
+    # in step: the same synchronised weights and logs on both workers
+    assert np.array_equal(_trainable(chief / "model.keras"), _trainable(other / "model.keras"))
+    history = json.loads((chief / "history.json").read_text())
+    assert history == json.loads((other / "history.json").read_text())
+    # like one process with the same global batch; batch-norm statistics are per replica (half
+    # batches), so the numbers agree within a tolerance, not exactly
+    assert len(history["loss"]) == len(single.history["loss"]) == 2
+    np.testing.assert_allclose(history["val_loss"], single.history["val_loss"], atol=0.03)
+    np.testing.assert_allclose(history["loss"], single.history["loss"], atol=0.1)
+    ours, theirs = _trainable(chief / "model.keras"), _trainable(tmp_path / "single" / "model.keras")
+    assert np.linalg.norm(ours - theirs) / np.linalg.norm(theirs) < 0.06
+    metrics = json.loads((chief / "metrics.json").read_text())
+    assert abs(metrics["emotion_accuracy"] - single.evaluation.summary["emotion_accuracy"]) <= 0.15
