@@ -11,6 +11,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 
@@ -207,3 +208,64 @@ def test_two_multi_worker_processes_train_like_one_process(tmp_path):
     assert np.linalg.norm(ours - theirs) / np.linalg.norm(theirs) < 0.06
     metrics = json.loads((chief / "metrics.json").read_text())
     assert abs(metrics["emotion_accuracy"] - single.evaluation.summary["emotion_accuracy"]) <= 0.15
+
+
+# --------------------------------------------------------------------------- distributed search
+TINY_TUNE = """
+name: tiny_distributed_tune
+seed: 0
+data:
+  source: folders
+  classes: [happy, neutral, surprised]
+  image_size: [24, 24]
+  synthetic: {images: 120, classes: {happy: happy, neutral: neutral, surprised: surprise}}
+augment: null
+model: {name: seed001_variant2, args: {filters: [4], dropout: 0.0}}
+train: {epochs: 1, batch_size: 16, patience: 5, jit_compile: false, verbose: 0}
+tune:
+  tuner: grid
+  objective: val_loss
+  max_trials: null
+  folds: 2
+  fold_by: null
+  val_fraction: 0.3
+  space:
+    filters: {type: choice, values: [4, 8]}
+    learning_rate: {type: choice, values: [0.001, 0.003]}
+"""
+GRID = {(4, 0.001), (4, 0.003), (8, 0.001), (8, 0.003)}
+
+
+def test_a_chief_and_two_workers_search_the_grid_once_like_one_process(tmp_path):
+    from ferkit.config import load_config
+    from ferkit.tuning import run_search
+
+    config_path = tmp_path / "tune.yaml"
+    config_path.write_text(TINY_TUNE)
+    out = tmp_path / "distributed"
+    command = [sys.executable, "-m", "ferkit.cli", "tune", "--config", str(config_path),
+               "--out", str(out), "--quiet"]
+    oracle = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_ports(1)[0])}
+    processes = {tuner_id: start(command, tmp_path, KERASTUNER_TUNER_ID=tuner_id, **oracle)
+                 for tuner_id in ("chief", "tuner0", "tuner1")}
+    single = run_search(load_config(config_path), tmp_path / "single", verbose=0)  # meanwhile
+    outputs = finish(processes, timeout=170)
+
+    table = pd.read_csv(out / "trials.csv", dtype={"trial": str})
+    points = list(zip(table["filters"], table["learning_rate"].round(6)))
+    assert sorted(points) == sorted(GRID), f"every grid point exactly once, got {points}"
+    assert set(table["status"]) == {"COMPLETED"}
+    records = [json.loads((out / "search" / f"trial_{t}" / "ferkit_trial.json").read_text())
+               for t in table["trial"]]
+    ran = {record["tuner_id"] for record in records}
+    assert ran == {"tuner0", "tuner1"}, f"both workers should run trials, ran: {ran}"
+    assert set(table["tuner"]) == ran and len({record["pid"] for record in records}) == 2
+    for tuner_id in ("tuner0", "tuner1"):
+        assert "the chief writes" in outputs[tuner_id]
+    # the same trials score the same in one process (each fold is seeded)
+    assert (out / "best.json").is_file() and (out / "best_config.yaml").is_file()
+    best = json.loads((out / "best.json").read_text())
+    assert np.isclose(best["mean"], single.best["mean"], atol=1e-3), (best, single.best)
+    ours = table.set_index(["filters", table["learning_rate"].round(6)])["mean"].sort_index()
+    theirs = single.table.set_index(["filters", single.table["learning_rate"].round(6)])["mean"]
+    np.testing.assert_allclose(ours.to_numpy(), theirs.sort_index().to_numpy(), atol=1e-3)
