@@ -141,7 +141,7 @@ def free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     try:
         for sock in sockets:
-            sock.bind(("localhost", 0))
+            sock.bind(("127.0.0.1", 0))
         return [sock.getsockname()[1] for sock in sockets]
     finally:
         for sock in sockets:
@@ -181,7 +181,7 @@ def test_two_multi_worker_processes_train_like_one_process(tmp_path):
 
     config_path = tmp_path / "tiny.yaml"
     config_path.write_text(TINY_TRAIN)
-    hosts = [f"localhost:{port}" for port in free_ports(2)]
+    hosts = [f"127.0.0.1:{port}" for port in free_ports(2)]
     command = [sys.executable, "-m", "ferkit.cli", "train", "--config", str(config_path),
                "--out", str(tmp_path / "distributed"), "--strategy", "multi_worker"]
     workers = {f"worker {index}": start(command, tmp_path, TF_CONFIG=json.dumps(
