@@ -63,3 +63,34 @@ def test_killed_search_resumes_without_repeating_finished_trials(tmp_path):
     records = [json.loads((out / "search" / f"trial_{t}" / "ferkit_trial.json").read_text())
                for t in ("0", "1")]
     assert records[0]["pid"] != records[1]["pid"]  # trial 1 ran in the resumed process
+
+
+def test_keras_tuner_state_is_written_atomically(tmp_path, monkeypatch):
+    from keras_tuner.src import utils as kt_utils
+
+    import ferkit.tuning.tuner  # noqa: F401  (installs the atomic writer)
+
+    state = tmp_path / "oracle.json"
+    kt_utils.save_json(str(state), {"end_order": ["0"]})
+    assert json.loads(state.read_text()) == {"end_order": ["0"]}
+
+    def killed(*_):  # the process dies before the new file replaces the old one
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", killed)
+    try:
+        kt_utils.save_json(str(state), {"end_order": ["0", "1"]})
+    except KeyboardInterrupt:
+        pass
+    assert json.loads(state.read_text()) == {"end_order": ["0"]}, "the old state must survive"
+
+
+def test_an_empty_tuner_state_file_is_repaired_for_resuming(tmp_path):
+    from ferkit.tuning.tuner import repair_tuner_state
+
+    (tmp_path / "tuner0.json").write_text("")
+    (tmp_path / "tuner1.json").write_text("{}")
+    (tmp_path / "oracle.json").write_text("")  # not ours to guess: left alone
+    assert repair_tuner_state(tmp_path) == [tmp_path / "tuner0.json"]
+    assert json.loads((tmp_path / "tuner0.json").read_text()) == {}
+    assert (tmp_path / "oracle.json").read_text() == ""

@@ -38,7 +38,8 @@ from ferkit.tuning.families import builder_kwargs, resolve_space
 from ferkit.tuning.hypermodels import FerHyperModel, score_names
 from ferkit.tuning.results import best_row, results_table, write_results
 from ferkit.tuning.space import HpSpec, space_to_dict
-from ferkit.tuning.tuner import CrossValidatedTuner, make_oracle, release_memory, serve_oracle
+from ferkit.tuning.tuner import (CrossValidatedTuner, make_oracle, release_memory,
+                                 repair_tuner_state, serve_oracle)
 
 PROJECT = "search"
 SETUP_FILE = "tune_setup.json"
@@ -272,6 +273,8 @@ def run_search(config: Config, run_dir: str | Path, samples: Samples | None = No
                          tune.max_trials, config.seed, tune.max_epochs, tune.factor,
                          tune.hyperband_iterations, tune.initial_points,
                          tune.max_retries_per_trial, tune.max_consecutive_failed_trials)
+    for path in repair_tuner_state(run_dir / PROJECT):
+        _say(verbose, f"{path} was empty or cut short (a killed run); rewritten as {{}}")
     tuner = CrossValidatedTuner(oracle, hypermodel, seed=config.seed, verbose=verbose,
                                 directory=str(run_dir), project_name=PROJECT, overwrite=False,
                                 distribution_strategy=distribution_strategy)

@@ -34,6 +34,60 @@ TUNERS: tuple[str, ...] = ("random", "bayesian", "hyperband", "grid")
 TRIAL_RECORD = "ferkit_trial.json"
 
 
+def write_json_atomically(path: str | os.PathLike, obj) -> str:
+    """Write ``obj`` as JSON to a temporary file beside ``path``, then rename it over ``path``.
+
+    KerasTuner truncates and rewrites its state files in place; a process killed in between
+    leaves an empty ``oracle.json`` / ``trial.json`` that stops the search from resuming.
+    A rename is atomic, so a reader sees the old file or the new one, never half of one.
+    """
+    text = json.dumps(obj)
+    path = os.fspath(path)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w") as file:
+        file.write(text)
+    os.replace(temporary, path)
+    return text
+
+
+def _use_atomic_state_files() -> None:
+    """Route KerasTuner's state writes (oracle, tuner, trials) through the atomic writer.
+
+    Local paths only; other filesystems (e.g. ``gs://``) keep KerasTuner's own writer.
+    """
+    from keras_tuner.src import utils as kt_utils
+
+    original = getattr(kt_utils.save_json, "ferkit_original", kt_utils.save_json)
+
+    def save_json(path, obj):
+        if "://" in os.fspath(path):
+            return original(path, obj)
+        return write_json_atomically(path, obj)
+
+    save_json.ferkit_original = original
+    kt_utils.save_json = save_json
+
+
+_use_atomic_state_files()
+
+
+def repair_tuner_state(project_dir: str | os.PathLike) -> list[Path]:
+    """Rewrite empty or unreadable ``tuner*.json`` files of a project as ``{}``.
+
+    A tuner's own saved state is always empty (the oracle and trials hold the search), so
+    this loses nothing; it lets a search killed mid-write by an older ferkit resume.
+    Returns the files repaired.
+    """
+    repaired = []
+    for path in sorted(Path(project_dir).glob("tuner*.json")):
+        try:
+            json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            path.write_text("{}")
+            repaired.append(path)
+    return repaired
+
+
 def release_memory() -> None:
     """Drop Keras' global graph state and collect garbage (between folds and trials)."""
     keras.backend.clear_session()
