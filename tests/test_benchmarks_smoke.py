@@ -64,8 +64,10 @@ def test_train_speed_benchmark_without_torch_measures_only_ferkit(tmp_path):
     (hidden / "__init__.py").write_text("raise ImportError('torch hidden by the test')\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    out = _run("train_speed.py", "--models", "seed001_variant2", env=env)
+    out = _run("train_speed.py", "--models", "seed001_variant2", "--configs", "fp32", "fp32+XLA",
+               env=env)
     assert "PyTorch is missing (torch hidden by the test" in out, out
     header, rows = _table_rows(out, ["seed001_variant2"])
     assert not any("torch" in column for column in header), header
     assert float(rows[0][header.index("fp32 img/s")]) > 0
+    assert float(rows[0][header.index("fp32+XLA img/s")]) > 0

@@ -66,7 +66,8 @@ TORCH = "torch"
 TORCH_1T = "torch 1 thread"
 CLASSES = 4
 WARMUP_STEPS = 3
-SMOKE = dict(models=["seed001_variant2", "seed001_variant1"], configs=["fp32", "bf16+XLA"],
+DEFAULT_CONFIGS = ["fp32", "fp32+XLA", "bf16"]
+SMOKE = dict(models=["seed001_variant2", "seed001_variant1"], configs=["fp32", "bf16"],
              batch_size=8, steps=3, min_steps=3, repeats=1, window_s=0.0)
 
 
@@ -243,8 +244,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", choices=list(SEED_MODELS),
                         help="seed models to time (default: all; --smoke: two small ones)")
-    parser.add_argument("--configs", nargs="+", default=["fp32", "fp32+XLA", "bf16"],
-                        choices=list(CONFIGS), help="ferkit settings to time")
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS),
+                        help=f"ferkit settings to time (default: {' '.join(DEFAULT_CONFIGS)})")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=20, help="most steps in a timed window")
     parser.add_argument("--min-steps", type=int, default=3, help="fewest steps in a window")
@@ -254,13 +255,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--torch-one-thread", action="store_true",
                         help="also time the PyTorch loop on one thread (see the docs on load)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
-    parser.add_argument("--smoke", action="store_true", help="two tiny models, few steps")
+    parser.add_argument("--smoke", action="store_true",
+                        help="two tiny models (unless --models), fp32 and bf16 (unless --configs), "
+                             "few steps")
     args = parser.parse_args(argv)
     if args.smoke:
         for key, value in SMOKE.items():
-            if key != "models" or not args.models:
+            if key not in ("models", "configs") or not getattr(args, key):
                 setattr(args, key, value)
     args.models = args.models or list(SEED_MODELS)
+    args.configs = args.configs or DEFAULT_CONFIGS
     for key in ("batch_size", "steps", "min_steps", "repeats"):
         if getattr(args, key) < 1:
             parser.error(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
