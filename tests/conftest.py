@@ -2,6 +2,11 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# oneDNN's multi-threaded AVX-512 kernels abort ("corrupted double-linked list") while
+# training some 8-channel multitask ResNets, the tests' tiny sizes; capping oneDNN at AVX2
+# avoids it. TensorFlow's bug, not ferkit's: docs/installation.md#troubleshooting. Set
+# before TensorFlow loads; subprocesses (examples, CLI) inherit it.
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 
 import pytest  # noqa: E402
 
