@@ -87,9 +87,9 @@ def test_default_input_and_output_contract(name):
         assert model.get_layer("flatten").output.shape[-1] == case.flat_features
 
 
-def _train(model, x, y, steps):
+def _train(model, x, y, steps, learning_rate=1e-2):
     """Losses of ``steps`` eager train_on_batch calls (tracing would cost more than the steps)."""
-    model = compile_model(model, 1e-2, jit_compile=False)
+    model = compile_model(model, learning_rate, jit_compile=False)
     model.run_eagerly = True
     return [float(model.train_on_batch(x, y, return_dict=True)["loss"]) for _ in range(steps)]
 
@@ -213,6 +213,7 @@ def test_resnet50_trains_and_round_trips_to_identical_outputs(tmp_path):
     keras.utils.set_random_seed(0)
     model = models.build("seed003_resnet50", input_shape=(32, 32, 1), num_classes=2)
     x, y = _learnable_batch((32, 32, 1), 2)
-    losses = _train(model, x, y, steps=4)
+    # 1e-2 overshoots this deep a network on 8 images on some CPUs (the loss rose 2.2 -> 22).
+    losses = _train(model, x, y, steps=4, learning_rate=1e-3)
     assert losses[-1] < losses[0], losses
     _round_trip(model, x, tmp_path / "resnet50.keras")
