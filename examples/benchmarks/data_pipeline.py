@@ -26,6 +26,7 @@ import tensorflow as tf
 from PIL import Image, ImageEnhance
 
 from ferkit import models
+from step_timer import StepTimer  # examples/benchmarks/step_timer.py, beside this script
 from ferkit.data import build_augmenter, make_dataset
 from ferkit.data.fer2013 import load_fer2013
 from ferkit.training import compile_model
@@ -79,17 +80,6 @@ def time_seed_loop(samples, batch_size: int, batches: int) -> float:
         rows = rng.integers(0, len(images), batch_size)
         seed_style_batch(images[rows], labels[rows], rng)
     return batches * batch_size / (time.perf_counter() - start)
-
-
-class StepTimer(keras.callbacks.Callback):
-    """Wall time between consecutive batch ends: step compute plus any wait for input."""
-
-    def __init__(self):
-        super().__init__()
-        self.ends: list[float] = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.ends.append(time.perf_counter())
 
 
 def time_training(model, dataset, steps: int, warmup: int = 3) -> float:

@@ -42,6 +42,7 @@ import numpy as np
 import tensorflow as tf
 
 from ferkit import models
+from step_timer import StepTimer  # examples/benchmarks/step_timer.py, beside this script
 from ferkit.training import compile_model
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -72,17 +73,6 @@ SMOKE = dict(models=["seed001_variant2", "seed001_variant1"], configs=["fp32", "
 
 
 # --------------------------------------------------------------------------- ferkit side
-class StepTimer(keras.callbacks.Callback):
-    """Timestamps of every batch end inside one ``fit`` call."""
-
-    def __init__(self):
-        super().__init__()
-        self.ends: list[float] = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.ends.append(time.perf_counter())
-
-
 def build_ferkit(name: str, shape, classes: int = CLASSES) -> keras.Model:
     """The registered model at ``shape`` with only the emotion head (seed 004's AUs left out)."""
     extra = {"num_aus": 0} if models.resolve(name)[0] == "multitask_resnet" else {}
