@@ -120,17 +120,20 @@ def test_cli_strategy_flag_overrides_the_config_and_is_checked(tmp_path, capsys)
 
 
 # --------------------------------------------------------------------------- two workers
-TINY_TRAIN = """
-name: tiny_distributed
+#: Data and model shared by the training and the search tests.
+TINY_COMMON = """
 seed: 0
 data:
   source: folders
   classes: [happy, neutral, surprised]
   image_size: [24, 24]
   synthetic: {images: 120, classes: {happy: happy, neutral: neutral, surprised: surprise}}
-split: {method: stratified, fractions: [0.6, 0.2, 0.2]}
 augment: null
 model: {name: seed001_variant2, args: {filters: [4], dropout: 0.0}}
+"""
+TINY_TRAIN = TINY_COMMON + """
+name: tiny_distributed
+split: {method: stratified, fractions: [0.6, 0.2, 0.2]}
 train: {epochs: 2, batch_size: 16, patience: 5, jit_compile: false, deterministic: true,
         verbose: 0}
 """
@@ -211,16 +214,8 @@ def test_two_multi_worker_processes_train_like_one_process(tmp_path):
 
 
 # --------------------------------------------------------------------------- distributed search
-TINY_TUNE = """
+TINY_TUNE = TINY_COMMON + """
 name: tiny_distributed_tune
-seed: 0
-data:
-  source: folders
-  classes: [happy, neutral, surprised]
-  image_size: [24, 24]
-  synthetic: {images: 120, classes: {happy: happy, neutral: neutral, surprised: surprise}}
-augment: null
-model: {name: seed001_variant2, args: {filters: [4], dropout: 0.0}}
 train: {epochs: 1, batch_size: 16, patience: 5, jit_compile: false, verbose: 0}
 tune:
   tuner: grid

@@ -116,23 +116,26 @@ def _apply_seed002(values: dict, kwargs: dict) -> dict:
     return kwargs
 
 
-def _apply_compact(values: dict, kwargs: dict) -> dict:
-    stages = len(kwargs["widths"])
-    if "filters" in values:
-        kwargs.update(widths=_doubling(values["filters"], stages),
-                      stem_filters=max(8, int(values["filters"]) // 2))
-    if "blocks" in values:
-        kwargs["depths"] = (int(values["blocks"]),) * stages
-    _set(kwargs, values, "dropout", "l2", "se_ratio", "activation")
-    return kwargs
-
-
-def _apply_recipe(values: dict, kwargs: dict) -> dict:
+def _set_widths_and_depths(values: dict, kwargs: dict) -> None:
+    """``widths`` doubling from ``filters`` and every stage ``blocks`` deep (fer_compact,
+    fer_recipe)."""
     stages = len(kwargs["widths"])
     if "filters" in values:
         kwargs["widths"] = _doubling(values["filters"], stages)
     if "blocks" in values:
         kwargs["depths"] = (int(values["blocks"]),) * stages
+
+
+def _apply_compact(values: dict, kwargs: dict) -> dict:
+    _set_widths_and_depths(values, kwargs)
+    if "filters" in values:
+        kwargs["stem_filters"] = max(8, int(values["filters"]) // 2)
+    _set(kwargs, values, "dropout", "l2", "se_ratio", "activation")
+    return kwargs
+
+
+def _apply_recipe(values: dict, kwargs: dict) -> dict:
+    _set_widths_and_depths(values, kwargs)
     _set(kwargs, values, "dropout", "l2")
     return kwargs
 
