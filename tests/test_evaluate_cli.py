@@ -81,6 +81,28 @@ def test_tta_averages_the_image_and_its_mirror(fer_run, fer_data, tmp_path):
     assert json.loads((out / "evaluation.json").read_text())["flip_tta"] is True
 
 
+def test_tta_shift_adds_the_shifted_views(fer_run, fer_data, tmp_path, capsys):
+    assert main(["evaluate", str(fer_run), "--data", str(fer_data / "fer2013.csv.gz"), "--tta",
+                 "--tta-shift", "2"]) == 0
+    assert "flip + shift 2 px TTA" in capsys.readouterr().out
+    out = fer_run / "evaluate_fer2013_PublicTest_tta_shift2"
+    info = json.loads((out / "evaluation.json").read_text())
+    assert info["flip_tta"] is True and info["shift_tta"] == 2
+    flip_only = tmp_path / "flip"
+    assert main(["evaluate", str(fer_run), "--data", str(fer_data), "--tta",
+                 "--out", str(flip_only)]) == 0
+    columns = [c for c in pd.read_csv(out / "predictions.csv").columns if c.startswith("p_")]
+    shifted = pd.read_csv(out / "predictions.csv")[columns].to_numpy()
+    mirrored = pd.read_csv(flip_only / "predictions.csv")[columns].to_numpy()
+    assert shifted.shape == mirrored.shape and not np.allclose(shifted, mirrored, atol=1e-6)
+
+
+def test_tta_shift_rejects_a_non_pixel_count(fer_run, fer_data, capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(fer_run), "--data", str(fer_data), "--tta-shift", "-2"])
+    assert "--tta-shift needs a whole number of pixels" in capsys.readouterr().err
+
+
 def test_class_order_is_matched_by_name():
     frame = pd.DataFrame({"label": [0, 1, 2, 2]})
     samples = Samples(frame, ("c", "a", "b"), images=np.zeros((4, 2, 2), "uint8"))

@@ -1,10 +1,11 @@
-"""Flip test-time augmentation in ferkit.evaluation.evaluate."""
+"""Test-time augmentation (flips and shifts) in ferkit.evaluation.evaluate."""
 import keras
 import numpy as np
+import pytest
 import pandas as pd
 
 from ferkit.data.samples import Samples
-from ferkit.evaluation.evaluate import evaluate_model, predict
+from ferkit.evaluation.evaluate import evaluate_model, predict, tta_views
 
 
 def _left_right_model():
@@ -45,3 +46,50 @@ def test_evaluate_model_reports_the_tta_predictions():
     assert evaluate_model(model, samples).summary["emotion_accuracy"] == 1.0
     tta = evaluate_model(model, samples, flip_tta=True)
     np.testing.assert_allclose(tta.predictions[["p_left", "p_right"]].to_numpy(), 0.5, atol=1e-6)
+
+
+def _numpy_shift(x, dy, dx):
+    """Reference: move an NHWC batch dy pixels down and dx right, edges reflected."""
+    pad = max(abs(dy), abs(dx))
+    padded = np.pad(x, [(0, 0), (pad, pad), (pad, pad), (0, 0)], mode="reflect")
+    height, width = x.shape[1:3]
+    return padded[:, pad - dy:pad - dy + height, pad - dx:pad - dx + width]
+
+
+def test_shift_views_move_the_image_with_reflected_edges():
+    x = np.arange(2 * 6 * 5, dtype="float32").reshape(2, 6, 5, 1)
+    views = tta_views(shift=2)
+    assert len(views) == 5 and len(tta_views(flip=True, shift=2)) == 10
+    expected = [x] + [_numpy_shift(x, dy, dx) for dy, dx in [(-2, 0), (2, 0), (0, -2), (0, 2)]]
+    for view, want in zip(views, expected):
+        np.testing.assert_array_equal(np.asarray(view(x)), want)
+    # moved 2 down: row 2 of the view is row 0 of the image; the top rows mirror rows 1-2
+    down = np.asarray(views[2](x))
+    np.testing.assert_array_equal(down[:, 2], x[:, 0])
+    np.testing.assert_array_equal(down[:, 0], x[:, 2])
+    flipped = np.asarray(tta_views(flip=True, shift=2)[7](x))  # mirror of the view "2 down"
+    np.testing.assert_array_equal(flipped, down[:, :, ::-1])
+
+
+def test_shift_and_flip_tta_average_all_ten_views():
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(5, 6, 6), dtype=np.uint8)
+    samples = _samples(images, [0, 1, 0, 1, 0])
+    inputs = keras.Input((6, 6, 1))
+    # weights on pixel positions: the output depends on where the face sits
+    logits = keras.layers.Dense(2)(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, {"emotion": keras.layers.Softmax()(logits)})
+    tta = predict(model, samples, batch_size=2, flip_tta=True, shift_tta=1)["emotion"]
+    x = images[..., None].astype("float32") / 255.0
+    views = [x] + [_numpy_shift(x, dy, dx) for dy, dx in [(-1, 0), (1, 0), (0, -1), (0, 1)]]
+    views += [v[:, :, ::-1] for v in views]
+    expected = np.mean([np.asarray(model(v)["emotion"]) for v in views], axis=0)
+    np.testing.assert_allclose(tta, expected, atol=1e-6)
+    flip_only = predict(model, samples, batch_size=2, flip_tta=True)["emotion"]
+    assert not np.allclose(tta, flip_only, atol=1e-4)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "2"])
+def test_shift_tta_must_be_whole_pixels(bad):
+    with pytest.raises(ValueError, match="shift_tta must be a whole number of pixels"):
+        tta_views(shift=bad)

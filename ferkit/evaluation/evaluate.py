@@ -36,21 +36,59 @@ class Evaluation:
 
 
 def predict(model: keras.Model, samples: Samples, batch_size: int = 64,
-            flip_tta: bool = False) -> dict[str, np.ndarray]:
+            flip_tta: bool = False, shift_tta: int = 0) -> dict[str, np.ndarray]:
     """Head name -> predicted probabilities, in the order of ``samples``.
 
-    ``flip_tta`` (test-time augmentation) averages each head's output on the image and on
-    its mirror image: faces are nearly symmetric, so the two views are two looks at the
-    same expression.
+    Test-time augmentation averages each head's output over several views of every image:
+    ``flip_tta`` adds its mirror image (faces are nearly symmetric, so the two views are two
+    looks at the same expression); ``shift_tta`` > 0 adds the image moved that many pixels
+    up, down, left and right (edges reflected, as in training's shift augmentation), which
+    softens the model's sensitivity to where the face crop sits. Both: 10 views.
     """
     heads = list(model.output.keys()) if isinstance(model.output, dict) else ["emotion"]
     dataset = make_dataset(samples, batch_size=batch_size, heads=[h for h in heads])
-    outputs = _as_heads(model.predict(dataset.map(lambda x, y: x), verbose=0))
-    if flip_tta:
-        mirrored = _as_heads(model.predict(dataset.map(lambda x, y: tf.reverse(x, axis=[2])),
-                                           verbose=0))
-        outputs = {head: (outputs[head] + mirrored[head]) / 2 for head in outputs}
-    return outputs
+    views = tta_views(flip_tta, shift_tta)
+    total: dict[str, np.ndarray] = {}
+    for view in views:
+        outputs = _as_heads(model.predict(dataset.map(_images_through(view)), verbose=0))
+        for head, value in outputs.items():
+            total[head] = total.get(head, 0.0) + np.asarray(value, dtype="float64")
+    return {head: value / len(views) for head, value in total.items()}
+
+
+def tta_views(flip: bool = False, shift: int = 0) -> list:
+    """The test-time views as functions of an image batch (NHWC); the first is the identity."""
+    if not isinstance(shift, (int, np.integer)) or isinstance(shift, bool) or shift < 0:
+        raise ValueError(f"shift_tta must be a whole number of pixels >= 0, got {shift!r}")
+    offsets = [(0, 0)] + ([(-shift, 0), (shift, 0), (0, -shift), (0, shift)] if shift else [])
+    views = [_shifted(dy, dx) for dy, dx in offsets]
+    if flip:
+        views += [_then_mirror(view) for view in views]
+    return views
+
+
+def _images_through(view):
+    """``(image, targets) -> view(image)`` for ``Dataset.map``."""
+    def images(x, y):
+        return view(x)
+    return images
+
+
+def _shifted(dy: int, dx: int):
+    """Move a batch ``dy`` pixels down and ``dx`` right, filling the edge by reflection."""
+    if dy == 0 and dx == 0:
+        return lambda x: x
+
+    def view(x):
+        pad = max(abs(dy), abs(dx))
+        height, width = tf.shape(x)[1], tf.shape(x)[2]
+        padded = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+        return padded[:, pad - dy:pad - dy + height, pad - dx:pad - dx + width, :]
+    return view
+
+
+def _then_mirror(view):
+    return lambda x: tf.reverse(view(x), axis=[2])
 
 
 def _as_heads(outputs) -> dict[str, np.ndarray]:
@@ -59,10 +97,10 @@ def _as_heads(outputs) -> dict[str, np.ndarray]:
 
 def evaluate_model(model: keras.Model, samples: Samples, out_dir: str | Path | None = None,
                    batch_size: int = 64, au_threshold: float = 0.5,
-                   flip_tta: bool = False) -> Evaluation:
+                   flip_tta: bool = False, shift_tta: int = 0) -> Evaluation:
     """Predict ``samples`` and compute emotion and AU metrics; write them if ``out_dir``.
-    ``flip_tta`` averages the predictions on each image and its mirror image."""
-    outputs = predict(model, samples, batch_size, flip_tta)
+    ``flip_tta`` / ``shift_tta``: test-time augmentation, as in :func:`predict`."""
+    outputs = predict(model, samples, batch_size, flip_tta, shift_tta)
     probabilities = np.asarray(outputs["emotion"], dtype="float64")
     y_true, y_pred = samples.labels, probabilities.argmax(axis=1)
     classes = list(samples.classes)
