@@ -26,14 +26,17 @@ def test_recipe_smoke_run_prints_and_saves_every_figure(tmp_path):
     assert results["model"] == "fer_recipe" and results["epochs_run"] == 1
     sizes = results["split_sizes"]
     assert sizes["train"] > 0 and sizes[results["scored_on"]] > 0
-    for key in ("accuracy", "accuracy_flip_tta", "macro_f1", "macro_f1_flip_tta"):
+    for key in ("accuracy", "accuracy_flip_tta", "macro_f1", "macro_f1_flip_tta",
+                "accuracy_recipe_tta", "macro_f1_recipe_tta"):
         assert 0.0 <= results[key] <= 1.0, (key, results[key])
-    for needle in ("training (+ per-epoch validation)", "accuracy, flip TTA", "budget"):
+    for needle in ("training (+ per-epoch validation)", "accuracy, flip TTA",
+                   "accuracy, recipe TTA (flip + shift 2 px)", "budget"):
         assert needle in printed, printed
     # the saved model reloads for scoring elsewhere (ferkit evaluate)
     model = keras.models.load_model(out / "model.keras", compile=False)
     assert model.get_layer("stem_fold").block == 2
     assert (out / "evaluation_flip_tta" / "metrics.json").is_file()
+    assert (out / "evaluation_recipe_tta" / "metrics.json").is_file()
     assert (out / "results.md").read_text().startswith("| figure | value |")
 
 

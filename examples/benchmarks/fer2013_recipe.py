@@ -6,7 +6,8 @@
 
 Trains ``configs/fer2013_recipe.yaml`` (model ``fer_recipe``) with ferkit's own engine and
 prints: the splits used, the training wall time against the 30-minute budget, and PublicTest
-accuracy / macro-F1 with and without flip test-time augmentation. ``--ferplus`` trains and
+accuracy / macro-F1 without test-time augmentation, with flip TTA, and with the recipe's own
+TTA (flip + 2-pixel shifts, 10 views), on which the target is judged. ``--ferplus`` trains and
 scores the same recipe on FER+ majority-vote labels instead (the ``ferplus`` source, eight
 classes, FER+'s own Training / PublicTest split of the same images).
 
@@ -28,6 +29,7 @@ from ferkit.training.experiment import prepare_data, train_on_samples
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = ROOT / "configs" / "fer2013_recipe.yaml"
 BUDGET_MINUTES = 30.0
+RECIPE_TTA = {"flip_tta": True, "shift_tta": 2}  # fixed before any run was scored with it
 TARGET_ACCURACY = {"fer2013": 0.68, "ferplus": None}
 SMOKE = ["data.synthetic.images=420", "train.epochs=1", "train.warmup_epochs=0.5",
          "train.batch_size=32",
@@ -59,6 +61,8 @@ def run(config: Config, run_dir: Path) -> dict:
     scored_on = result.evaluated_on
     tta = evaluate_model(result.model, samples.split(scored_on), run_dir / "evaluation_flip_tta",
                          flip_tta=True)
+    recipe_tta = evaluate_model(result.model, samples.split(scored_on),
+                                run_dir / "evaluation_recipe_tta", **RECIPE_TTA)
     plain = result.evaluation.summary
     return {
         "config": config.name, "model": config.model.name, "dataset": config.data.source,
@@ -70,6 +74,8 @@ def run(config: Config, run_dir: Path) -> dict:
         "accuracy": plain["emotion_accuracy"], "macro_f1": plain["emotion_macro_f1"],
         "accuracy_flip_tta": tta.summary["emotion_accuracy"],
         "macro_f1_flip_tta": tta.summary["emotion_macro_f1"],
+        "accuracy_recipe_tta": recipe_tta.summary["emotion_accuracy"],
+        "macro_f1_recipe_tta": recipe_tta.summary["emotion_macro_f1"],
         "measured": time.strftime("%Y-%m-%d %H:%M"),
     }
 
@@ -91,10 +97,13 @@ def report(results: dict, target: float | None) -> str:
         ("accuracy, flip TTA", f"{results['accuracy_flip_tta']:.4f}"),
         ("macro-F1", f"{results['macro_f1']:.4f}"),
         ("macro-F1, flip TTA", f"{results['macro_f1_flip_tta']:.4f}"),
+        ("accuracy, recipe TTA (flip + shift 2 px)", f"{results['accuracy_recipe_tta']:.4f}"),
+        ("macro-F1, recipe TTA", f"{results['macro_f1_recipe_tta']:.4f}"),
     ]
     if target is not None:
-        best = max(results["accuracy"], results["accuracy_flip_tta"])
-        rows.append(("target", f">= {target:.2f}: {'met' if best >= target else 'NOT met'}"))
+        score = results["accuracy_recipe_tta"]
+        rows.append(("target (recipe TTA accuracy)",
+                     f">= {target:.2f}: {'met' if score >= target else 'NOT met'}"))
     lines = ["| figure | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
     return "\n".join(lines)
 
