@@ -74,3 +74,31 @@ def test_soft_target_columns_replace_one_hot(samples):
 
     _, y = next(iter(make_dataset(dataclasses.replace(samples, frame=frame), batch_size=4)))
     np.testing.assert_allclose(y["emotion"].numpy(), soft[:4])
+
+
+def _erasing_only(probability):
+    return build_augmenter(AugmentConfig(flip=False, rotation=0, shift=0, brightness=0,
+                                         contrast=0, erasing=probability), seed=0)
+
+
+def test_random_erasing_hides_one_rectangle_in_the_chosen_share_of_images():
+    x = np.full((400, 48, 48, 1), 0.5, "float32")
+    erased = np.asarray(_erasing_only(1.0)(x, training=True))
+    changed = erased != 0.5
+    assert changed.any(axis=(1, 2, 3)).all()
+    share = changed.mean(axis=(1, 2, 3))
+    assert share.max() <= 0.34 and share.min() >= 0.0
+    # the changed pixels of each image fill one rectangle (noise never lands on exactly 0.5)
+    for image in changed[:20, ..., 0]:
+        rows, cols = np.nonzero(image)
+        assert image[rows.min():rows.max() + 1, cols.min():cols.max() + 1].all()
+    assert erased.min() >= 0.0 and erased.max() <= 1.0
+    half = np.asarray(_erasing_only(0.5)(x, training=True))
+    assert 0.4 < (half != 0.5).any(axis=(1, 2, 3)).mean() < 0.6
+    assert np.array_equal(np.asarray(_erasing_only(1.0)(x, training=False)), x)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_erasing_is_a_probability(bad):
+    with pytest.raises(ValueError, match="augment.erasing"):
+        AugmentConfig(erasing=bad)

@@ -21,6 +21,9 @@ class AugmentConfig:
         zoom: maximum zoom in/out as a fraction.
         brightness: maximum brightness change, as a fraction of the [0, 1] range.
         contrast: maximum contrast factor change.
+        erasing: probability of random erasing: one rectangle per image (each side 14-57 %
+            of the image's, at most a third of its area) filled with clipped Gaussian noise,
+            so the model cannot rest on any single facial region (Zhong et al., 2017).
     """
 
     flip: bool = True
@@ -29,12 +32,15 @@ class AugmentConfig:
     zoom: float = 0.0
     brightness: float = 0.2
     contrast: float = 0.2
+    erasing: float = 0.0
 
     def __post_init__(self):
-        for name in ("rotation", "shift", "zoom", "brightness", "contrast"):
+        for name in ("rotation", "shift", "zoom", "brightness", "contrast", "erasing"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"augment.{name} must be a number >= 0, got {value!r}")
+        if self.erasing > 1:
+            raise ValueError(f"augment.erasing is a probability in [0, 1], got {self.erasing!r}")
 
 
 def build_augmenter(config: AugmentConfig | None = None, seed: int = 0) -> keras.Sequential:
@@ -56,4 +62,8 @@ def build_augmenter(config: AugmentConfig | None = None, seed: int = 0) -> keras
                                                     seed=seed + 4))
     if config.contrast:
         layers.append(keras.layers.RandomContrast(config.contrast, seed=seed + 5))
+    if config.erasing:
+        layers.append(keras.layers.RandomErasing(factor=(config.erasing, config.erasing),
+                                                 scale=(0.02, 0.33), value_range=(0.0, 1.0),
+                                                 seed=seed + 6))
     return keras.Sequential(layers, name="augment")
