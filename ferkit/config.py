@@ -107,6 +107,8 @@ class TrainConfig:
     each epoch so a killed run continues where it stopped when started again. ``strategy``:
     ``default``, ``mirrored`` (several GPUs) or ``multi_worker`` (several hosts via
     ``TF_CONFIG``), see :mod:`ferkit.training.distribute`; ``batch_size`` is the global batch.
+    ``mixed_precision``: true, false, or ``"auto"`` (bfloat16 only where the hardware has
+    bfloat16 units, see :mod:`ferkit.training.precision`).
     """
 
     epochs: int = 40
@@ -124,7 +126,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     class_weights: Literal["none", "balanced"] = "none"
     au_loss_weight: float = 1.0
-    mixed_precision: bool = False
+    mixed_precision: bool | Literal["auto"] = False
     jit_compile: bool = True
     deterministic: bool = False
     tensorboard: bool = False

@@ -9,7 +9,6 @@ Run directory::
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import inspect
 import json
@@ -34,6 +33,7 @@ from ferkit.training.compile import compile_model
 from ferkit.training.distribute import make_strategy, worker_role
 from ferkit.training.fit import BEST_MODEL, fit
 from ferkit.training.optim import make_optimizer, schedule_callbacks
+from ferkit.training.precision import precision_policy
 
 SPLITS = ("train", "val", "test")
 
@@ -96,18 +96,6 @@ def balanced_weights(frame: pd.DataFrame) -> np.ndarray:
     counts = frame["label"].map(frame["label"].value_counts())
     weights = len(frame) / (frame["label"].nunique() * counts)
     return (weights / weights.mean()).to_numpy(dtype="float64")
-
-
-@contextlib.contextmanager
-def precision_policy(mixed: bool):
-    """Use ``mixed_bfloat16`` inside the block when asked, restoring the previous policy."""
-    previous = keras.mixed_precision.global_policy()
-    if mixed:
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
 
 
 def _datasets(config: Config, samples: Samples, heads: list[str]):

@@ -1,0 +1,64 @@
+"""Which compute precision a training run uses: ``train.mixed_precision`` true, false or "auto".
+
+``mixed_bfloat16`` (bfloat16 compute, float32 weights and softmax) roughly halves the memory
+traffic of a step, and on hardware with bfloat16 matrix units it is much faster: on an Intel
+Xeon with AMX the recipe network trains 1.4x faster (``docs/benchmarks.md``). Where the CPU
+has no bfloat16 instructions, TensorFlow emulates them and the step gets slower instead, so
+``"auto"`` turns it on only where it pays: a GPU, or a CPU that reports ``amx_bf16`` or
+``avx512_bf16``.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import keras
+
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
+    """The CPU's feature flags (empty where ``cpuinfo`` cannot be read, e.g. not Linux)."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.partition(":")[2].split())
+    return set()
+
+
+def bf16_is_fast(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
+    """True on a visible GPU, or a CPU with bfloat16 instructions (AMX or AVX-512 BF16)."""
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return True
+    return bool(cpu_flags(cpuinfo) & set(BF16_CPU_FLAGS))
+
+
+def use_mixed_precision(setting: bool | str, cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
+    """Resolve ``train.mixed_precision``: a bool as given, ``"auto"`` by :func:`bf16_is_fast`."""
+    if setting == "auto":
+        return bf16_is_fast(cpuinfo)
+    if isinstance(setting, bool):
+        return setting
+    raise ValueError(f"train.mixed_precision must be true, false or 'auto', got {setting!r}")
+
+
+@contextlib.contextmanager
+def precision_policy(mixed: bool | str):
+    """Use ``mixed_bfloat16`` inside the block when ``mixed`` resolves to true (see
+    :func:`use_mixed_precision`), restoring the previous policy afterwards."""
+    previous = keras.mixed_precision.global_policy()
+    if use_mixed_precision(mixed):
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+__all__ = ["BF16_CPU_FLAGS", "bf16_is_fast", "cpu_flags", "precision_policy",
+           "use_mixed_precision"]
