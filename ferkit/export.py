@@ -19,7 +19,10 @@ sigmoid}`` (``au`` only for multi-task models). With TFLite, read outputs by nam
 
 :func:`check_export` compares an export with the run's Keras model on the same images.
 The tolerance is 1e-5 absolute on every output: all formats compute in float32, so they
-differ only by operation order and kernel choice (about 1e-7 on probabilities here).
+differ only by operation order and kernel choice (about 1e-7 on probabilities here). A model
+trained with ``train.mixed_precision`` is exported (and checked) as its float32 copy
+(:func:`ferkit.training.precision.as_float32`): same weights, float32 arithmetic, so the
+artefact runs fast on CPUs without bfloat16 units and TFLite gets float32 kernels.
 """
 from __future__ import annotations
 
@@ -68,13 +71,19 @@ def export_model(run_dir: str | Path, format: ExportFormat = "keras",
     """
     _check_format(format)
     run_dir = Path(run_dir)
-    model = load_run_model(run_dir)
+    model = _float32_run_model(run_dir)
     preprocessing = fitted_preprocessing(model, load_preprocessing(run_dir),
                                          str(run_dir / MODEL_FILE))
     out = Path(out) if out is not None else run_dir / EXPORT_DIR / DEFAULT_NAMES[format]
     WRITERS[format](model, out)
     preprocessing.save(out if format == "savedmodel" else out.parent)
     return out
+
+
+def _float32_run_model(run_dir: Path) -> "keras.Model":
+    from ferkit.training.precision import as_float32
+
+    return as_float32(load_run_model(run_dir))
 
 
 def _write_keras(model: "keras.Model", out: Path) -> None:
@@ -139,7 +148,7 @@ def check_export(run_dir: str | Path, exported_path: str | Path, images: np.ndar
     per-head numbers when a head is missing or differs by more than ``tolerance``.
     """
     run_dir, exported_path = Path(run_dir), Path(exported_path)
-    model = load_run_model(run_dir)
+    model = _float32_run_model(run_dir)
     batch = model_batch(images, load_preprocessing(run_dir), model.input_shape)
     reference = _keras_outputs(model, batch)
     exported = RUNNERS[exported_format(exported_path)](exported_path, batch)

@@ -75,3 +75,27 @@ def test_export_command_checks_the_export_by_default(tiny_run, tmp_path, capsys)
                               "--out", str(tmp_path / "model.keras")])
     assert args.run(args) == 0
     assert "check: max |export - keras|" in capsys.readouterr().out
+
+
+def test_a_mixed_precision_run_exports_as_float32(ckplus_full, tmp_path):
+    """bfloat16 training, float32 artefacts: the export check holds at the float32 tolerance."""
+    import keras
+
+    from ferkit.config import config_from_dict
+    from ferkit.inference import load_model_file, load_run_model
+    from ferkit.training import run_experiment
+
+    config = config_from_dict({
+        "augment": None, "data": {"min_au_count": 2, "path": str(ckplus_full)},
+        "model": {"args": {"filters": [4], "blocks": [1], "stem_filters": 4}},
+        "train": {"epochs": 1, "jit_compile": False, "verbose": 0, "mixed_precision": True}})
+    run = tmp_path / "bf16_run"
+    run_experiment(config, run)
+    assert load_run_model(run).get_layer("stem_conv").compute_dtype == "bfloat16"
+    batch = synthetic_check_images(load_preprocessing(run), count=3)
+    for fmt in ("keras", "tflite"):
+        path = export_model(run, fmt, tmp_path / fmt / f"model.{fmt}")
+        assert check_export(run, path, batch) <= TOLERANCE
+    exported = load_model_file(tmp_path / "keras" / "model.keras")
+    assert {layer.compute_dtype for layer in exported.layers} <= {"float32", "uint8", None}
+    assert keras.mixed_precision.global_policy().name == "float32"

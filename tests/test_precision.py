@@ -1,5 +1,6 @@
 """``train.mixed_precision: auto``: bfloat16 only where the hardware has bfloat16 units."""
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -57,3 +58,25 @@ def test_config_accepts_auto_and_names_a_bad_value():
     assert config_from_dict({"train": {"mixed_precision": "auto"}}).train.mixed_precision == "auto"
     with pytest.raises(ConfigError, match="mixed_precision"):
         config_from_dict({"train": {"mixed_precision": "sometimes"}})
+
+
+def test_as_float32_keeps_the_weights_and_computes_in_float32():
+    from ferkit.models.recipe import fer_recipe
+    from ferkit.training.precision import as_float32
+
+    plain = fer_recipe(widths=[4, 8], depths=[1, 1])
+    assert as_float32(plain) is plain  # nothing to convert
+    with precision_policy(True):
+        mixed = fer_recipe(widths=[4, 8], depths=[1, 1])
+    assert mixed.get_layer("stage1_1_conv").compute_dtype == "bfloat16"
+    converted = as_float32(mixed)
+    assert {layer.compute_dtype for layer in converted.layers} == {"float32"}
+    for ours, theirs in zip(converted.get_weights(), mixed.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    plain.set_weights(mixed.get_weights())
+    x = np.random.default_rng(0).random((2, 48, 48, 1)).astype("float32")
+    np.testing.assert_allclose(np.asarray(converted(x)["emotion"]),
+                               np.asarray(plain(x)["emotion"]), atol=1e-6)
+    # the bfloat16 model differs from its float32 copy only by rounding
+    np.testing.assert_allclose(np.asarray(mixed(x)["emotion"]),
+                               np.asarray(converted(x)["emotion"]), atol=0.05)

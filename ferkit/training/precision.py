@@ -6,6 +6,10 @@ Xeon with AMX the recipe network trains 1.4x faster (``docs/benchmarks.md``). Wh
 has no bfloat16 instructions, TensorFlow emulates them and the step gets slower instead, so
 ``"auto"`` turns it on only where it pays: a GPU, or a CPU that reports ``amx_bf16`` or
 ``avx512_bf16``.
+
+A model trained under ``mixed_bfloat16`` keeps that policy in its ``.keras`` file;
+:func:`as_float32` gives the same weights computing in float32, which is what exports
+(SavedModel, TFLite) and CPUs without bfloat16 units want.
 """
 from __future__ import annotations
 
@@ -60,5 +64,44 @@ def precision_policy(mixed: bool | str):
         keras.mixed_precision.set_global_policy(previous)
 
 
-__all__ = ["BF16_CPU_FLAGS", "bf16_is_fast", "cpu_flags", "precision_policy",
+def as_float32(model: keras.Model) -> keras.Model:
+    """``model`` itself when every layer computes in float32, else a copy that does, with the
+    same weights (mixed-precision weights are float32 already, so nothing is rounded)."""
+    config = model.get_config()
+    if not _uses_mixed_policy(config):
+        return model
+    copy = model.__class__.from_config(_float32_policies(config))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _is_mixed_policy(value) -> bool:
+    if isinstance(value, str):
+        return value.startswith("mixed_")
+    return (isinstance(value, dict) and value.get("class_name") == "DTypePolicy"
+            and str(value.get("config", {}).get("name", "")).startswith("mixed_"))
+
+
+def _uses_mixed_policy(config) -> bool:
+    if isinstance(config, dict):
+        return any((key == "dtype" and _is_mixed_policy(value)) or _uses_mixed_policy(value)
+                   for key, value in config.items())
+    if isinstance(config, (list, tuple)):
+        return any(_uses_mixed_policy(item) for item in config)
+    return False
+
+
+def _float32_policies(config):
+    """A copy of a model config with every mixed ``dtype`` policy replaced by float32."""
+    if isinstance(config, dict):
+        return {key: "float32" if key == "dtype" and _is_mixed_policy(value)
+                else _float32_policies(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_float32_policies(item) for item in config]
+    if isinstance(config, tuple):
+        return tuple(_float32_policies(item) for item in config)
+    return config
+
+
+__all__ = ["BF16_CPU_FLAGS", "as_float32", "bf16_is_fast", "cpu_flags", "precision_policy",
            "use_mixed_precision"]
