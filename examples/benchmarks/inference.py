@@ -174,25 +174,30 @@ def ferkit_model(run: str | None, name: str, args: dict):
 
 def ferkit_candidates(run, name, args, faces: Faces, threads: int, workdir: Path,
                       formats: list[str]) -> list[Candidate]:
-    """The ferkit model as Keras (graph, XLA) and as its float32 TFLite export."""
+    """The ferkit model as Keras (graph, XLA; in the precision it was trained in) and as its
+    float32 TFLite export (a bfloat16-trained model is exported as its float32 copy)."""
     from ferkit.export import TOLERANCE, WRITERS, compare_outputs
+    from ferkit.training.precision import as_float32
 
     model, preprocessing, label, trained = ferkit_model(run, name, args)
     inputs = ferkit_inputs(faces.images, preprocessing.image_size, preprocessing.channels)
     common = dict(model=label, inputs=inputs, classes=preprocessing.classes,
                   parameters=int(model.count_params()), trained=trained)
     found = []
+    mixed = any(layer.compute_dtype == "bfloat16" for layer in model.layers)
+    keras_label = "Keras tf.function" + (" (bfloat16)" if mixed else "")
     if "keras" in formats:
-        found.append(Candidate(format="Keras tf.function", predict=keras_forward(model, False), **common))
+        found.append(Candidate(format=keras_label, predict=keras_forward(model, False), **common))
     if "xla" in formats:
-        found.append(Candidate(format="Keras tf.function + XLA", predict=keras_forward(model, True),
+        found.append(Candidate(format=keras_label + " + XLA", predict=keras_forward(model, True),
                                **common))
     if "tflite" in formats:
         path = workdir / "ferkit.tflite"
-        WRITERS["tflite"](model, path)
+        float32 = as_float32(model)
+        WRITERS["tflite"](float32, path)
         predict = tflite_forward(path, threads)
         check = inputs[:4]
-        compare_outputs({"emotion": keras_forward(model, False)(check)},
+        compare_outputs({"emotion": keras_forward(float32, False)(check)},
                         {"emotion": predict(check)}, TOLERANCE, f"{path} against the Keras model")
         found.append(Candidate(format="TFLite float32 (ferkit export)", predict=predict, **common))
     return found
