@@ -184,8 +184,8 @@ def ferkit_candidates(run, name, args, faces: Faces, threads: int, workdir: Path
     common = dict(model=label, inputs=inputs, classes=preprocessing.classes,
                   parameters=int(model.count_params()), trained=trained)
     found = []
-    mixed = any(layer.compute_dtype == "bfloat16" for layer in model.layers)
-    keras_label = "Keras tf.function" + (" (bfloat16)" if mixed else "")
+    float32 = as_float32(model)  # the model itself unless it was trained in mixed precision
+    keras_label = "Keras tf.function" + (" (bfloat16)" if float32 is not model else "")
     if "keras" in formats:
         found.append(Candidate(format=keras_label, predict=keras_forward(model, False), **common))
     if "xla" in formats:
@@ -193,7 +193,6 @@ def ferkit_candidates(run, name, args, faces: Faces, threads: int, workdir: Path
                                **common))
     if "tflite" in formats:
         path = workdir / "ferkit.tflite"
-        float32 = as_float32(model)
         WRITERS["tflite"](float32, path)
         predict = tflite_forward(path, threads)
         check = inputs[:4]

@@ -203,7 +203,8 @@ def evaluate_run(run_dir: str | Path, data: str | Path, source: str | None = Non
     (out / "evaluation.json").write_text(json.dumps({
         "run": str(run_dir), "data": str(data), "source": config.data.source,
         "split": split, "images": len(samples), "flip_tta": flip_tta,
-        "shift_tta": shift_tta, "classes": list(preprocessing.classes), **evaluation.summary}, indent=1))
+        "shift_tta": shift_tta, "classes": list(preprocessing.classes), **evaluation.summary},
+        indent=1))
     return RunEvaluation(evaluation, out, split, len(samples), flip_tta, shift_tta)
 
 
@@ -246,11 +247,10 @@ def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _pixels(text: str) -> int:
-    value = int(text) if text.strip().isdigit() else -1
-    if value < 0:
+    if not text.strip().isdigit():
         raise argparse.ArgumentTypeError(f"--tta-shift needs a whole number of pixels >= 0, "
                                          f"got {text!r}")
-    return value
+    return int(text)
 
 
 __all__ = ["RunEvaluation", "add_evaluate_parser", "default_out", "evaluate_run",

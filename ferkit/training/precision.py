@@ -68,9 +68,10 @@ def as_float32(model: keras.Model) -> keras.Model:
     """``model`` itself when every layer computes in float32, else a copy that does, with the
     same weights (mixed-precision weights are float32 already, so nothing is rounded)."""
     config = model.get_config()
-    if not _uses_mixed_policy(config):
+    float32_config = _float32_policies(config)
+    if float32_config == config:
         return model
-    copy = model.__class__.from_config(_float32_policies(config))
+    copy = model.__class__.from_config(float32_config)
     copy.set_weights(model.get_weights())
     return copy
 
@@ -80,15 +81,6 @@ def _is_mixed_policy(value) -> bool:
         return value.startswith("mixed_")
     return (isinstance(value, dict) and value.get("class_name") == "DTypePolicy"
             and str(value.get("config", {}).get("name", "")).startswith("mixed_"))
-
-
-def _uses_mixed_policy(config) -> bool:
-    if isinstance(config, dict):
-        return any((key == "dtype" and _is_mixed_policy(value)) or _uses_mixed_policy(value)
-                   for key, value in config.items())
-    if isinstance(config, (list, tuple)):
-        return any(_uses_mixed_policy(item) for item in config)
-    return False
 
 
 def _float32_policies(config):
