@@ -46,7 +46,9 @@ class DataConfig:
     ``source`` picks the loader: ``ckplus`` (full tree or CK+48), ``fer2013`` (CSV),
     ``ferplus`` (FER2013 CSV + ``fer2013new.csv`` in the same folder), ``folders`` (class
     folders), ``filenames`` (labels and attributes parsed from file names with ``template``)
-    or ``manifest`` (a CSV of paths and labels).
+    or ``manifest`` (a CSV of paths and labels). For ``fer2013``, ``ferplus_mix`` blends the
+    FER+ votes into the FER2013 labels, while ``ferplus_aux`` keeps the labels and adds the
+    votes as a second target (a ``ferplus`` head; the model must have one, e.g. ``fer_recipe``).
     """
 
     source: Literal["ckplus", "fer2013", "ferplus", "folders", "filenames", "manifest"] = "ckplus"
@@ -58,6 +60,7 @@ class DataConfig:
     ferplus_mode: Literal["majority", "probability", "crossentropy", "multi_target"] = "majority"
     ferplus_rules: str | None = None
     ferplus_mix: float = 0.0
+    ferplus_aux: bool = False
     label_map: dict[str, str | None] | None = None
     classes: list[str] | None = None
     limit_per_class: int | None = None
@@ -72,6 +75,9 @@ class DataConfig:
         if self.ferplus_mix and self.source != "fer2013":
             raise ValueError("data.ferplus_mix mixes FER+ votes into FER2013 labels; it needs "
                              f"source 'fer2013', not {self.source!r}")
+        if self.ferplus_aux and self.source != "fer2013":
+            raise ValueError("data.ferplus_aux adds FER+ votes as a second target to FER2013; "
+                             f"it needs source 'fer2013', not {self.source!r}")
 
 
 @dataclasses.dataclass
@@ -108,7 +114,10 @@ class TrainConfig:
     ``default``, ``mirrored`` (several GPUs) or ``multi_worker`` (several hosts via
     ``TF_CONFIG``), see :mod:`ferkit.training.distribute`; ``batch_size`` is the global batch.
     ``mixed_precision``: true, false, or ``"auto"`` (bfloat16 only where the hardware has
-    bfloat16 units, see :mod:`ferkit.training.precision`).
+    bfloat16 units, see :mod:`ferkit.training.precision`). ``ferplus_loss_weight`` weighs the
+    ``ferplus`` head's loss (``data.ferplus_aux``). ``ema_momentum`` (e.g. 0.999) keeps an
+    exponential moving average of the weights, which validation, the checkpoint and the
+    final model use (Polyak averaging; null: off).
     """
 
     epochs: int = 40
@@ -126,6 +135,8 @@ class TrainConfig:
     label_smoothing: float = 0.0
     class_weights: Literal["none", "balanced"] = "none"
     au_loss_weight: float = 1.0
+    ferplus_loss_weight: float = 1.0
+    ema_momentum: float | None = None
     mixed_precision: bool | Literal["auto"] = False
     jit_compile: bool = True
     deterministic: bool = False
@@ -142,6 +153,8 @@ class TrainConfig:
         if not 0.0 <= self.warmup_epochs < max(self.epochs, 1):
             raise ValueError(f"train.warmup_epochs must be >= 0 and below train.epochs "
                              f"({self.epochs}), got {self.warmup_epochs}")
+        if self.ema_momentum is not None and not 0.0 < self.ema_momentum < 1.0:
+            raise ValueError(f"train.ema_momentum must be in (0, 1) or null, got {self.ema_momentum}")
         if self.warmup_epochs and self.schedule != "cosine":
             raise ValueError("train.warmup_epochs applies to the 'cosine' schedule only, "
                              f"not {self.schedule!r}")

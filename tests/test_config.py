@@ -55,3 +55,12 @@ def test_ferplus_mix_needs_fer2013_and_a_weight_in_range():
         config_from_dict({"data": {"source": "fer2013", "ferplus_mix": 2}})
     with pytest.raises(ConfigError, match="needs source 'fer2013'"):
         config_from_dict({"data": {"source": "ckplus", "ferplus_mix": 0.3}})
+
+
+def test_ferplus_aux_needs_fer2013_and_ema_momentum_a_fraction():
+    assert config_from_dict({"data": {"source": "fer2013", "ferplus_aux": True}}).data.ferplus_aux
+    with pytest.raises(ConfigError, match="ferplus_aux .* needs source 'fer2013'"):
+        config_from_dict({"data": {"source": "ferplus", "ferplus_aux": True}})
+    assert config_from_dict({"train": {"ema_momentum": 0.99}}).train.ema_momentum == 0.99
+    with pytest.raises(ConfigError, match=r"ema_momentum must be in \(0, 1\)"):
+        config_from_dict({"train": {"ema_momentum": 1.0}})

@@ -25,13 +25,14 @@ def fer_data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def fer_run(tmp_path_factory, fer_data):
-    """A tiny fer_recipe trained one epoch on ``fer_data`` with FER2013's own split."""
+    """A tiny fer_recipe trained one epoch on ``fer_data`` with FER2013's own split, and the
+    FER+ votes as a second target (``ferplus`` head)."""
     from ferkit.config import config_from_dict
     from ferkit.training import run_experiment
 
     config = config_from_dict({
         "name": "tiny_fer", "augment": None, "split": {"method": "predefined"},
-        "data": {"source": "fer2013", "path": str(fer_data)},
+        "data": {"source": "fer2013", "path": str(fer_data), "ferplus_aux": True},
         "model": {"name": "fer_recipe", "args": {"widths": [4, 8], "depths": [1, 1]}},
         "train": {"epochs": 1, "batch_size": 32, "jit_compile": False, "verbose": 0}})
     run = tmp_path_factory.mktemp("tiny_fer_run")
@@ -62,6 +63,17 @@ def test_evaluate_defaults_to_publictest_and_writes_every_table(fer_run, fer_dat
         assert (out / name).stat().st_size > 0, name
     confusion = pd.read_csv(out / "confusion_matrix.csv", index_col=0)
     assert int(confusion.to_numpy().sum()) == info["images"]
+
+
+def test_a_run_with_a_ferplus_head_is_scored_without_the_vote_file(fer_run, fer_data, tmp_path):
+    assert "ferplus" in load_run_model(fer_run).output  # the votes were a training target
+    folder = tmp_path / "csv_only"
+    folder.mkdir()
+    shutil.copy(fer_data / "fer2013.csv.gz", folder)
+    assert main(["evaluate", str(fer_run), "--data", str(folder), "--out",
+                 str(tmp_path / "scored")]) == 0
+    metrics = json.loads((tmp_path / "scored" / "metrics.json").read_text())
+    assert 0.0 <= metrics["emotion_accuracy"] <= 1.0
 
 
 def test_tta_averages_the_image_and_its_mirror(fer_run, fer_data, tmp_path):

@@ -597,3 +597,35 @@ def test_ferplus_mix_rejects_bad_weights_and_misaligned_votes(tmp_path, fer_csv)
     short = write_ferplus(tmp_path / "short.csv", plus_rows()[:3])
     with pytest.raises(FER2013FormatError, match="no row for 3 FER2013 rows"):
         mix_ferplus_targets(samples, short, weight=0.3)
+
+
+# ----------------------------------------------------------------------------- FER+ votes as a second target
+
+def test_ferplus_votes_become_a_second_target_and_leave_the_label_alone(fer_csv, plus_csv):
+    from ferkit.data.fer2013 import FERPLUS_VOTE_TARGETS, add_ferplus_votes, load_fer2013
+    from ferkit.data.pipeline import targets
+    samples = load_fer2013(fer_csv)
+    added = add_ferplus_votes(samples, plus_csv)
+    np.testing.assert_array_equal(added.labels, samples.labels)  # FER2013 labels unchanged
+    votes = added.frame[list(FERPLUS_VOTE_TARGETS)].to_numpy()
+    # row 1: neutral 6, surprise 1, sadness 1 (+ 2 unknown, left out) -> shares of 8
+    np.testing.assert_allclose(votes[1], np.array([6, 0, 1, 1, 0, 0, 0, 0]) / 8, atol=1e-6)
+    # row 3: only unknown / not-a-face votes -> zero target, so it adds nothing to the loss
+    np.testing.assert_array_equal(votes[3], np.zeros(8))
+    # every split gets the votes (validation loss includes the head), every other row sums to 1
+    np.testing.assert_allclose(np.delete(votes, 3, axis=0).sum(axis=1), 1.0, atol=1e-6)
+    heads = targets(added, ["emotion", "ferplus"])
+    np.testing.assert_array_equal(heads["ferplus"], votes.astype("float32"))
+    np.testing.assert_array_equal(heads["emotion"].argmax(axis=1), samples.labels)
+    with pytest.raises(ValueError, match="ferplus_aux"):
+        targets(samples, ["ferplus"])  # no vote columns: the error says how to add them
+
+
+def test_a_config_asking_for_votes_names_the_missing_votes_file(fer_csv):
+    from ferkit.config import config_from_dict
+    from ferkit.data.sources import load_from_config
+    config = config_from_dict({"data": {"source": "fer2013", "path": str(fer_csv.parent),
+                                        "ferplus_aux": True}})
+    with pytest.raises(FileNotFoundError, match=r"data.ferplus_aux .*fer2013new.csv.*"
+                                                r"data.ferplus_aux=false"):
+        load_from_config(config.data, fer_csv.parent)

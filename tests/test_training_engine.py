@@ -1,4 +1,5 @@
-"""Optimisers, schedules, class weights, mixed precision and kill-and-resume."""
+"""Optimisers, schedules, class weights, mixed precision, weight averaging, the FER+ auxiliary
+head and kill-and-resume."""
 import json
 import signal
 import subprocess
@@ -10,11 +11,12 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 from ferkit.config import config_from_dict
 from ferkit.training import run_experiment
-from ferkit.training.experiment import balanced_weights
-from ferkit.training.fit import logged_history
+from ferkit.training.experiment import balanced_weights, build_model
+from ferkit.training.fit import fit, logged_history
 from ferkit.training.optim import learning_rate, make_optimizer, schedule_callbacks
 
 TINY = {"model": {"args": {"filters": [4], "blocks": [1], "stem_filters": 4}},
@@ -120,3 +122,82 @@ def test_a_killed_run_resumes_to_the_same_final_epoch(tmp_path, ckplus_48):
     epochs = pd.read_csv(log)["epoch"]
     assert sorted(set(epochs)) == list(range(12))
     assert (run / "metrics.json").is_file() and (run / "model.keras").is_file()
+
+
+class _RawWeights(keras.callbacks.Callback):
+    """The weights the optimiser is training, as they stand after each batch."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.weights = [np.array(w) for w in self.model.get_weights()]
+
+
+def _tiny_classifier(ema: bool) -> tuple[keras.Model, object, object]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = keras.utils.to_categorical(rng.integers(0, 3, 64), 3)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    optimizer = keras.optimizers.Adam(0.1, use_ema=ema, ema_momentum=0.9)
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy")
+    return model, data, data.take(2)
+
+
+@pytest.mark.parametrize("ema", [False, True])
+def test_ema_weights_are_what_validation_checkpoint_and_caller_see(tmp_path, ema):
+    model, train, val = _tiny_classifier(ema)
+    raw = _RawWeights()
+    history = fit(model, train, val, tmp_path, epochs=1, verbose=0, extra_callbacks=[raw],
+                  resume=False, ema=ema)
+    returned = model.get_weights()
+    assert np.allclose(raw.weights[0], returned[0]) is not ema  # averaged only with EMA
+    saved = keras.models.load_model(tmp_path / "model.keras").get_weights()
+    np.testing.assert_allclose(saved[0], returned[0])
+    # the logged validation loss is the returned (averaged) weights' loss
+    assert np.isclose(history["val_loss"][-1], model.evaluate(val, verbose=0), rtol=1e-5)
+
+
+def test_ferplus_aux_head_trains_beside_the_fer2013_head(tmp_path):
+    config = config_from_dict({
+        "data": {"source": "fer2013", "ferplus_aux": True, "synthetic": {"images": 280}},
+        "split": {"method": "predefined"},
+        "model": {"name": "fer_recipe", "args": {"widths": [4, 8], "depths": [1, 1]}},
+        "train": {"epochs": 1, "batch_size": 32, "jit_compile": False, "verbose": 0,
+                  "ferplus_loss_weight": 0.5, "ema_momentum": 0.9}})
+    result = run_experiment(config, tmp_path / "run")
+    assert result.model.output["ferplus"].shape[-1] == 8
+    assert result.model.output["emotion"].shape[-1] == 7
+    assert {"val_ferplus_loss", "val_emotion_loss"} <= set(result.history)
+    logged = {k: v[-1] for k, v in result.history.items()}
+    # the total weighs the head by ferplus_loss_weight (Keras averages the total per batch and
+    # the parts per image, hence the tolerance; a weight of 1 would be off by ~30 %)
+    assert np.isclose(logged["val_loss"],
+                      logged["val_emotion_loss"] + 0.5 * logged["val_ferplus_loss"], rtol=0.01)
+    assert 0.0 <= result.evaluation.summary["emotion_accuracy"] <= 1.0
+    no_head = config_from_dict({"data": {"source": "fer2013", "ferplus_aux": True},
+                                "model": {"name": "seed001_main"}})
+    with pytest.raises(ValueError, match="'ferplus' head"):
+        build_model(no_head, result.samples)
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt("killed after the first epoch's backup")
+
+
+def test_the_epoch_backup_of_an_ema_run_holds_the_trained_weights(tmp_path):
+    model, train, val = _tiny_classifier(ema=True)
+    raw = _RawWeights()
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, train, val, tmp_path, epochs=2, verbose=0, extra_callbacks=[raw, _Interrupt()],
+            ema=True)
+    averaged = [np.array(v) for v in model.optimizer._model_variables_moving_average]
+    assert not np.allclose(averaged[0], raw.weights[0])
+    backup, _, _ = _tiny_classifier(ema=True)
+    backup.optimizer.build(backup.trainable_variables)
+    backup.load_weights(next((tmp_path / "backup").glob("*.weights.h5")))
+    # the model part is what the optimiser was training, the average stays in the optimiser
+    np.testing.assert_allclose(backup.get_weights()[0], raw.weights[0], rtol=1e-6)
+    average = backup.optimizer._model_variables_moving_average[0]
+    np.testing.assert_allclose(np.array(average), averaged[0], rtol=1e-6)

@@ -202,6 +202,13 @@ def test_more_folds_than_subjects_is_an_error_before_training(tmp_path):
         prepare_search(tiny_config(folds=9), tmp_path, tiny_samples(), verbose=0)
 
 
+def test_a_search_with_the_ferplus_head_is_refused_before_training(tmp_path):
+    config = config_from_dict({"data": {"source": "fer2013", "ferplus_aux": True},
+                               "model": {"name": "fer_recipe"}})
+    with pytest.raises(ValueError, match="ferplus_aux .* not searched by ferkit tune"):
+        prepare_search(config, tmp_path, tiny_samples(), verbose=0)
+
+
 # --------------------------------------------------------------------------- a tiny search
 @pytest.fixture(scope="module")
 def search(tmp_path_factory):

@@ -995,18 +995,54 @@ def mix_ferplus_targets(samples: Samples, votes: pd.DataFrame | str | Path, weig
     if list(samples.classes) != list(FER2013_EMOTIONS):
         raise ValueError(f"{samples.source}: FER+ mixing needs the FER2013 classes "
                          f"{list(FER2013_EMOTIONS)}, found {list(samples.classes)}")
-    if not isinstance(votes, pd.DataFrame):
-        votes = read_ferplus_votes(votes)
     frame = samples.frame
-    by_row = votes.set_index("row")
-    missing = np.setdiff1d(frame["row"].to_numpy(), by_row.index.to_numpy())
-    if len(missing):
-        raise FER2013FormatError(f"FER+ votes have no row for {len(missing)} FER2013 rows "
-                                 f"(first: {missing[:5].tolist()}); are the files aligned?")
-    shares, usable = ferplus_vote_shares(by_row.loc[frame["row"].to_numpy()])
+    shares, usable = ferplus_vote_shares(_votes_of_rows(frame, votes))
     one_hot = np.eye(len(FER2013_EMOTIONS))[frame["label"].to_numpy()]
     mixed = frame["usage"].isin(list(usages)).to_numpy() & usable
     targets = np.where(mixed[:, None], (1 - weight) * one_hot + weight * shares, one_hot)
     columns = {name: targets[:, j].astype("float32")
                for j, name in enumerate(target_columns(samples.classes))}
+    return dataclasses.replace(samples, frame=frame.assign(**columns))
+
+
+def _votes_of_rows(frame: pd.DataFrame, votes: pd.DataFrame | str | Path) -> pd.DataFrame:
+    """The FER+ vote rows of ``frame``'s FER2013 rows, aligned by ``row`` (file position, as
+    Microsoft's reader aligns them); a FER2013 row with no vote row is an error."""
+    if not isinstance(votes, pd.DataFrame):
+        votes = read_ferplus_votes(votes)
+    by_row = votes.set_index("row")
+    missing = np.setdiff1d(frame["row"].to_numpy(), by_row.index.to_numpy())
+    if len(missing):
+        raise FER2013FormatError(f"FER+ votes have no row for {len(missing)} FER2013 rows "
+                                 f"(first: {missing[:5].tolist()}); are the files aligned?")
+    return by_row.loc[frame["row"].to_numpy()]
+
+
+# ----------------------------------------------------------------------------- FER+ votes as a second target
+
+#: Frame columns of the FER+ vote distribution that :func:`add_ferplus_votes` adds.
+FERPLUS_VOTE_TARGETS: tuple[str, ...] = tuple(f"ferplus_{name}" for name in FERPLUS_EMOTIONS)
+
+
+def ferplus_vote_distribution(votes: pd.DataFrame) -> np.ndarray:
+    """Each row's votes as shares of its eight emotion votes (``FERPLUS_EMOTIONS`` order);
+    ``unknown`` and ``NF`` votes are left out, and a row with no emotion vote is all zeros."""
+    counts = votes[list(FERPLUS_EMOTIONS)].to_numpy(dtype="float64")
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
+def add_ferplus_votes(samples: Samples, votes: pd.DataFrame | str | Path) -> Samples:
+    """FER2013 samples with the FER+ annotators' vote shares as ``ferplus_<emotion>`` columns.
+
+    The FER2013 ``label`` is untouched: the votes are a second, auxiliary target (the
+    ``ferplus`` head of a model trained with ``data.ferplus_aux``). Ten annotators per face say
+    how ambiguous it is and what else it resembles, which the single FER2013 label cannot; as
+    a separate head they shape the shared features without pulling the FER2013 prediction
+    towards FER+'s own label habits (FER+ calls many FER2013 faces neutral). Rows whose
+    votes are all unknown / not-a-face get zero targets, which add nothing to the loss.
+    """
+    frame = samples.frame
+    shares = ferplus_vote_distribution(_votes_of_rows(frame, votes))
+    columns = {name: shares[:, j].astype("float32") for j, name in enumerate(FERPLUS_VOTE_TARGETS)}
     return dataclasses.replace(samples, frame=frame.assign(**columns))

@@ -1,10 +1,11 @@
 """Samples -> tf.data: images as float32 in [0, 1], targets as a dict keyed by head name.
 
 Heads: ``emotion`` (one-hot over ``samples.classes``, or the soft/multi-hot FER+ targets in
-``target_<class>`` columns when the frame has them) and ``au`` (multi-hot over
-``samples.aus``). Training datasets shuffle (seeded), augment, and carry a ``sample_weight`` column as
-per-image loss weights when the frame has one; evaluation datasets never augment, never
-weight, and keep their order.
+``target_<class>`` columns when the frame has them), ``au`` (multi-hot over ``samples.aus``)
+and ``ferplus`` (the FER+ vote shares in ``ferplus_<emotion>`` columns, an auxiliary target
+for FER2013). Training datasets shuffle (seeded), augment, and carry a ``sample_weight``
+column as per-image loss weights when the frame has one; evaluation datasets never augment,
+never weight, and keep their order.
 """
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ferkit.data.fer2013 import FERPLUS_VOTE_TARGETS
 from ferkit.data.samples import Samples
 
-HEADS = ("emotion", "au")
+HEADS = ("emotion", "au", "ferplus")
 #: A frame column of per-image loss weights (class balancing, group-weighted fairness
 #: mitigation); training datasets yield it as Keras' ``sample_weight``.
 WEIGHT_COLUMN = "sample_weight"
@@ -34,6 +36,12 @@ def targets(samples: Samples, heads: Sequence[str] = HEADS) -> dict[str, np.ndar
         if not samples.aus:
             raise ValueError(f"{samples.source}: an 'au' head needs AU labels, but none are encoded")
         out["au"] = samples.au_matrix
+    if "ferplus" in heads:
+        missing = set(FERPLUS_VOTE_TARGETS) - set(samples.frame.columns)
+        if missing:
+            raise ValueError(f"{samples.source}: a 'ferplus' head needs the FER+ vote columns "
+                             "(data.ferplus_aux: true with FER2013 and fer2013new.csv)")
+        out["ferplus"] = samples.frame[list(FERPLUS_VOTE_TARGETS)].to_numpy(dtype="float32")
     return out
 
 

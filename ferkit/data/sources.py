@@ -12,8 +12,8 @@ import numpy as np
 
 from ferkit.data import cleaning, synthetic, synthetic_formats
 from ferkit.data.ckplus import load_ckplus, read_images
-from ferkit.data.fer2013 import (load_fer2013, load_ferplus, load_ferplus_rules,
-                                 mix_ferplus_targets)
+from ferkit.data.fer2013 import (add_ferplus_votes, load_fer2013, load_ferplus,
+                                 load_ferplus_rules, mix_ferplus_targets)
 from ferkit.data.filenames import load_filename_dataset, load_manifest
 from ferkit.data.folders import load_class_folders
 from ferkit.data.samples import Samples
@@ -53,6 +53,17 @@ def _fer_csv(path: Path) -> Path:
     raise FileNotFoundError(f"{path}: no fer2013.csv or fer2013.csv.gz in this folder")
 
 
+def _votes_beside(csv: Path, option: str) -> Path:
+    """``fer2013new.csv`` next to the FER2013 CSV, or an error that says which option needs it."""
+    votes = csv.parent / FERPLUS_VOTES
+    if not votes.is_file():
+        off = "false" if option == "data.ferplus_aux" else "0"
+        raise FileNotFoundError(f"{option} reads the FER+ votes from {votes}, which does not "
+                                f"exist: put Microsoft's {FERPLUS_VOTES} beside {csv.name}, "
+                                f"or set {option}={off}")
+    return votes
+
+
 def _load(data, path: Path) -> Samples:
     if data.source == "ckplus":
         return load_ckplus(path, labels=data.labels, n_peak=data.n_peak, aus=data.aus,
@@ -61,7 +72,10 @@ def _load(data, path: Path) -> Samples:
         csv = _fer_csv(path)
         samples = load_fer2013(csv)
         if data.ferplus_mix:
-            samples = mix_ferplus_targets(samples, csv.parent / FERPLUS_VOTES, data.ferplus_mix)
+            samples = mix_ferplus_targets(samples, _votes_beside(csv, "data.ferplus_mix"),
+                                          data.ferplus_mix)
+        if data.ferplus_aux:
+            samples = add_ferplus_votes(samples, _votes_beside(csv, "data.ferplus_aux"))
         return samples
     if data.source == "ferplus":
         csv = _fer_csv(path)

@@ -65,8 +65,8 @@ def source_names() -> tuple[str, ...]:
 def run_config(run_dir: Path, data: str | Path, source: str | None = None):
     """The run's config with ``data.path`` (and ``data.source``) replaced for evaluation.
 
-    FER+ vote mixing only shapes training targets, so it is switched off: evaluation scores
-    the dataset's own labels and needs no vote file.
+    FER+ votes (mixed in, or a second target) only shape training, so they are switched off:
+    evaluation scores the dataset's own labels and needs no vote file.
     """
     from ferkit.config import load_config
 
@@ -74,7 +74,7 @@ def run_config(run_dir: Path, data: str | Path, source: str | None = None):
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir}: no {CONFIG_FILE}, so how the run read its data is "
                                 "unknown (not a ferkit run directory?)")
-    overrides = [f"data.path={Path(data)}", "data.ferplus_mix=0.0"]
+    overrides = [f"data.path={Path(data)}", "data.ferplus_mix=0.0", "data.ferplus_aux=false"]
     if source is not None:
         overrides.append(f"data.source={source}")
     return load_config(path, overrides)

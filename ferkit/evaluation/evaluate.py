@@ -45,8 +45,7 @@ def predict(model: keras.Model, samples: Samples, batch_size: int = 64,
     up, down, left and right (edges reflected, as in training's shift augmentation), which
     softens the model's sensitivity to where the face crop sits. Both: 10 views.
     """
-    heads = list(model.output.keys()) if isinstance(model.output, dict) else ["emotion"]
-    dataset = make_dataset(samples, batch_size=batch_size, heads=[h for h in heads])
+    dataset = make_dataset(samples, batch_size=batch_size, heads=["emotion"])  # images only
     views = tta_views(flip_tta, shift_tta)
     total: dict[str, np.ndarray] = {}
     for view in views:

@@ -12,6 +12,9 @@ memory traffic (batch norm and activations of large feature maps) as by multiply
   ``docs/benchmarks.md``).
 - Global average pooling, dropout and a softmax head: few parameters in the head, and the
   network accepts any input size that is a multiple of 2 (e.g. lower-resolution training).
+- Optionally a second softmax head, ``ferplus``, on the same features, trained on the FER+
+  annotators' vote shares (``data.ferplus_aux``); the ``emotion`` head still predicts the
+  FER2013 classes.
 """
 from __future__ import annotations
 
@@ -40,7 +43,8 @@ def conv_bn_relu(x, filters: int, l2: float, bn_momentum: float, name: str):
 def fer_recipe(input_shape: Sequence[int] = (48, 48, 1), num_classes: int = 7,
                widths: Sequence[int] = (64, 128, 256), depths: Sequence[int] = (2, 2, 2),
                stem: str = "space_to_depth", dropout: float = 0.4, l2: float = 0.0,
-               bn_momentum: float = 0.9, name: str = "fer_recipe") -> keras.Model:
+               bn_momentum: float = 0.9, ferplus_classes: int = 0,
+               name: str = "fer_recipe") -> keras.Model:
     """The recipe's network: a space-to-depth stem and plain 3x3 conv-BN-ReLU stages.
 
     Args:
@@ -50,6 +54,8 @@ def fer_recipe(input_shape: Sequence[int] = (48, 48, 1), num_classes: int = 7,
             first stage works at the input resolution; about 4x the cost).
         dropout: rate before the classifier. ``l2``: kernel penalty (0 when the optimiser
             applies decoupled weight decay).
+        ferplus_classes: units of an auxiliary ``ferplus`` softmax head (8 for the FER+
+            votes; 0: none).
     """
     if len(widths) != len(depths) or not widths:
         raise ValueError(f"fer_recipe needs one depth per width, got widths={list(widths)} "
@@ -68,4 +74,7 @@ def fer_recipe(input_shape: Sequence[int] = (48, 48, 1), num_classes: int = 7,
     outputs = {"emotion": keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
                                              kernel_regularizer=_regularizer(l2),
                                              name="emotion")(x)}
+    if ferplus_classes:
+        outputs["ferplus"] = keras.layers.Dense(ferplus_classes, activation="softmax",
+                                                dtype="float32", name="ferplus")(x)
     return keras.Model(inputs, outputs, name=name)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import keras
 
-#: What each head predicts: ``emotion`` is single-label softmax, ``au`` multi-label sigmoid.
-HEAD_KINDS = {"emotion": "multiclass", "au": "multilabel"}
+#: What each head predicts: ``emotion`` is single-label softmax, ``au`` multi-label sigmoid,
+#: ``ferplus`` a softmax fitted to the FER+ annotators' vote shares (an auxiliary target).
+HEAD_KINDS = {"emotion": "multiclass", "au": "multilabel", "ferplus": "distribution"}
 
 
 def head_names(model: keras.Model) -> list[str]:
@@ -25,6 +26,9 @@ def head_losses_and_metrics(heads, au_threshold: float = 0.5, label_smoothing: f
             losses[head] = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
             metrics[head] = [keras.metrics.CategoricalAccuracy(name="accuracy"),
                              keras.metrics.F1Score(average="macro", name="f1")]
+        elif HEAD_KINDS[head] == "distribution":  # soft targets: no smoothing on top
+            losses[head] = keras.losses.CategoricalCrossentropy()
+            metrics[head] = [keras.metrics.KLDivergence(name="kl")]
         else:
             losses[head] = keras.losses.BinaryCrossentropy()
             metrics[head] = [keras.metrics.BinaryAccuracy(name="accuracy", threshold=au_threshold),
@@ -35,14 +39,17 @@ def head_losses_and_metrics(heads, au_threshold: float = 0.5, label_smoothing: f
 
 def compile_model(model: keras.Model, learning_rate: float = 1e-3, au_loss_weight: float = 1.0,
                   jit_compile: bool = True, label_smoothing: float = 0.0,
-                  optimizer: keras.optimizers.Optimizer | None = None) -> keras.Model:
+                  optimizer: keras.optimizers.Optimizer | None = None,
+                  ferplus_loss_weight: float = 1.0) -> keras.Model:
     """Compile with per-head losses/metrics and loss weights; returns the model.
 
-    ``optimizer`` defaults to Adam at ``learning_rate``.
+    ``optimizer`` defaults to Adam at ``learning_rate``. The ``emotion`` loss has weight 1;
+    ``au_loss_weight`` and ``ferplus_loss_weight`` weigh the other heads against it.
     """
     heads = head_names(model)
     losses, metrics = head_losses_and_metrics(heads, label_smoothing=label_smoothing)
-    weights = {head: (au_loss_weight if head == "au" else 1.0) for head in heads}
+    extra = {"au": au_loss_weight, "ferplus": ferplus_loss_weight}
+    weights = {head: extra.get(head, 1.0) for head in heads}
     optimizer = optimizer or keras.optimizers.Adam(learning_rate)
     model.compile(optimizer=optimizer, loss=losses, metrics=metrics,
                   loss_weights=weights, jit_compile=jit_compile)

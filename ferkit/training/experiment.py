@@ -23,6 +23,7 @@ import tensorflow as tf
 from ferkit import models
 from ferkit.config import Config, save_config
 from ferkit.data.augment import build_augmenter
+from ferkit.data.fer2013 import FERPLUS_EMOTIONS
 from ferkit.data.pipeline import WEIGHT_COLUMN, make_dataset
 from ferkit.data.samples import Samples
 from ferkit.data.sources import load_from_config
@@ -87,6 +88,11 @@ def build_model(config: Config, samples: Samples) -> keras.Model:
     args = dict(input_shape=(size[0], size[1], channels), num_classes=len(samples.classes))
     if "num_aus" in accepted:
         args["num_aus"] = len(samples.aus)
+    if config.data.ferplus_aux:
+        if "ferplus_classes" not in accepted:
+            raise ValueError(f"data.ferplus_aux needs a model with a 'ferplus' head (e.g. "
+                             f"fer_recipe); {config.model.name!r} has none")
+        args["ferplus_classes"] = len(FERPLUS_EMOTIONS)
     args.update(config.model.args)
     return models.build(config.model.name, **args)
 
@@ -138,10 +144,11 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
         heads = list(model.output.keys())
         train_ds, val_ds, steps = _datasets(config, samples, heads)
         compile_model(model, train.learning_rate, train.au_loss_weight, train.jit_compile,
-                      train.label_smoothing, make_optimizer(train, steps))
+                      train.label_smoothing, make_optimizer(train, steps),
+                      ferplus_loss_weight=train.ferplus_loss_weight)
         history = fit(model, train_ds, val_ds, run_dir, train.epochs, train.patience, train.verbose,
                       extra_callbacks=schedule_callbacks(train), resume=train.resume,
-                      tensorboard=train.tensorboard)
+                      tensorboard=train.tensorboard, ema=train.ema_momentum is not None)
         evaluated_on = "test" if (samples.frame["split"] == "test").any() else "val"
         evaluation = evaluate_model(model, samples.split(evaluated_on), run_dir)
     save_preprocessing(run_dir, config.data.image_size, config.data.channels, samples.classes,

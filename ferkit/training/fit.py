@@ -2,6 +2,7 @@
 an epoch backup, so a killed run resumes where it stopped."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -18,15 +19,45 @@ TRAINING_LOG = "training_log.csv"
 BACKUP_DIR = "backup"
 
 
+class EMASwap(keras.callbacks.SwapEMAWeights):
+    """Keras' ``SwapEMAWeights(swap_on_epoch=True)``: the averaged weights are in the model for
+    validation and for the callbacks after it at the end of each epoch. ``trained_weights()``
+    puts the optimiser's own weights back for a moment (for the epoch backup)."""
+
+    def __init__(self):
+        super().__init__(swap_on_epoch=True)
+
+    @contextlib.contextmanager
+    def trained_weights(self):
+        swapped = self._ema_weights_in_model
+        if swapped:
+            self._swap_variables()
+        try:
+            yield
+        finally:
+            if swapped:
+                self._swap_variables()
+
+
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """``BackupAndRestore`` whose files are replaced atomically.
 
     Keras overwrites its backup in place, so a process killed mid-write leaves a corrupt file
     that blocks resuming. Here each file is written beside the old one and then renamed over
-    it; a kill at any moment leaves the previous complete backup.
+    it; a kill at any moment leaves the previous complete backup. With ``ema`` (the run's
+    :class:`EMASwap`) the backup holds the trained weights in the model and the average in
+    the optimiser, as during training, even though the average is swapped in at epoch end.
     """
 
+    def __init__(self, backup_dir: str, ema: EMASwap | None = None):
+        super().__init__(backup_dir)
+        self.ema = ema
+
     def _save_model(self):
+        with self.ema.trained_weights() if self.ema else contextlib.nullcontext():
+            self._write_backup()
+
+    def _write_backup(self):
         os.makedirs(self.backup_dir, exist_ok=True)
         partial_weights = self._weights_path.replace(".weights.h5", ".partial.weights.h5")
         self.model.save_weights(partial_weights, overwrite=True)
@@ -61,7 +92,7 @@ def _best_so_far(run_dir: Path, monitor: str) -> float | None:
 def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_dir: str | Path,
         epochs: int = 40, patience: int = 8, verbose: int | str = "auto",
         extra_callbacks: list | None = None, resume: bool = True,
-        tensorboard: bool = False) -> dict[str, list[float]]:
+        tensorboard: bool = False, ema: bool = False) -> dict[str, list[float]]:
     """Train a compiled model; keep the best weights by ``val_loss`` in ``run_dir/model.keras``.
 
     Writes ``history.json``, ``training_log.csv`` and ``plots/history.png``; early stopping
@@ -69,11 +100,17 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_di
     an epoch backup in ``run_dir/backup`` lets a killed run continue from its last finished
     epoch (the checkpoint keeps the best value seen before the interruption; early stopping's
     patience counts again from the resumed epoch).
+
+    ``ema``: the optimiser keeps a moving average of the weights (``use_ema``); validation,
+    the checkpoint, early stopping and the returned model then all use the averaged weights.
     """
     run_dir = Path(run_dir)
     (run_dir / "plots").mkdir(parents=True, exist_ok=True)
     best = _best_so_far(run_dir, "val_loss") if resume else None
-    callbacks = [
+    # swapping must come first, so the callbacks after it see the averaged weights
+    ema_swap = EMASwap() if ema else None
+    callbacks = [ema_swap] if ema else []
+    callbacks += [
         keras.callbacks.ModelCheckpoint(run_dir / BEST_MODEL, monitor="val_loss",
                                         save_best_only=True, initial_value_threshold=best),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
@@ -81,7 +118,7 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_di
         *(extra_callbacks or []),
     ]
     if resume:
-        callbacks.append(AtomicBackupAndRestore(str(run_dir / BACKUP_DIR)))
+        callbacks.append(AtomicBackupAndRestore(str(run_dir / BACKUP_DIR), ema=ema_swap))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
     verbose = default_verbose() if verbose == "auto" else int(verbose)

@@ -23,17 +23,20 @@ def learning_rate(train, steps_per_epoch: int):
 
 
 def make_optimizer(train, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    """Adam, AdamW (decoupled weight decay) or SGD with momentum (optionally decayed)."""
+    """Adam, AdamW (decoupled weight decay) or SGD with momentum (optionally decayed), keeping
+    a moving average of the weights when ``train.ema_momentum`` is set."""
     rate = learning_rate(train, steps_per_epoch)
     decay = train.weight_decay or None
+    ema = ({"use_ema": True, "ema_momentum": train.ema_momentum}
+           if train.ema_momentum is not None else {})
     if train.optimizer == "adam":
         if decay:
             raise ValueError("train.weight_decay needs optimizer 'adamw' or 'sgd' (Adam's decay "
                              "is not decoupled); use model.args.l2 for an L2 penalty instead")
-        return keras.optimizers.Adam(rate)
+        return keras.optimizers.Adam(rate, **ema)
     if train.optimizer == "adamw":
-        return keras.optimizers.AdamW(rate, weight_decay=train.weight_decay)
-    return keras.optimizers.SGD(rate, momentum=train.momentum, weight_decay=decay)
+        return keras.optimizers.AdamW(rate, weight_decay=train.weight_decay, **ema)
+    return keras.optimizers.SGD(rate, momentum=train.momentum, weight_decay=decay, **ema)
 
 
 def schedule_callbacks(train) -> list[keras.callbacks.Callback]:

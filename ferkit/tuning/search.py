@@ -226,6 +226,10 @@ def prepare_search(config: Config, run_dir: Path, samples: Samples | None = None
     bad setting before a model trains.
     """
     tune = config.tune or TuneConfig()
+    if config.data.ferplus_aux:
+        raise ValueError("data.ferplus_aux (the FER+ votes as a second head) is not searched by "
+                         "ferkit tune yet; tune without it (--set data.ferplus_aux=false), then "
+                         "train the chosen setting with it")
     role, tuner_id = distributed_role()
     from ferkit.tuning.families import family_for
 
