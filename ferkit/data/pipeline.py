@@ -19,12 +19,14 @@ from ferkit.data.fer2013 import FERPLUS_VOTE_TARGETS
 from ferkit.data.samples import Samples
 
 HEADS = ("emotion", "au", "ferplus")
+#: The heads a dataset carries unless told otherwise (``ferplus`` only when asked for).
+DEFAULT_HEADS = ("emotion", "au")
 #: A frame column of per-image loss weights (class balancing, group-weighted fairness
 #: mitigation); training datasets yield it as Keras' ``sample_weight``.
 WEIGHT_COLUMN = "sample_weight"
 
 
-def targets(samples: Samples, heads: Sequence[str] = HEADS) -> dict[str, np.ndarray]:
+def targets(samples: Samples, heads: Sequence[str] = DEFAULT_HEADS) -> dict[str, np.ndarray]:
     """The target arrays for each requested head."""
     unknown = sorted(set(heads) - set(HEADS))
     if unknown:
@@ -91,7 +93,8 @@ def _decoded(samples: Samples, image_size, channels, cache) -> tf.data.Dataset:
 
 
 def make_dataset(samples: Samples, *, batch_size: int = 32, training: bool = False,
-                 augmenter: keras.layers.Layer | None = None, heads: Sequence[str] = HEADS,
+                 augmenter: keras.layers.Layer | None = None,
+                 heads: Sequence[str] = DEFAULT_HEADS,
                  seed: int = 0, image_size: Sequence[int] | None = None, channels: int = 1,
                  cache: str | None = "") -> tf.data.Dataset:
     """Batched ``(image, targets)`` dataset for ``model.fit`` / ``evaluate``.
