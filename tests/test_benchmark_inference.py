@@ -93,3 +93,13 @@ def test_accuracy_maps_each_models_labels_by_name(bench):
 
     candidate = bench.Candidate("m", "f", np.zeros((4, 48, 48, 1), np.float32), classes, 1, predict)
     assert bench.accuracy(candidate, labels) == (1.0, pytest.approx(4 / 7))
+
+
+def test_tflite_timing_reads_the_emotion_head_of_a_model_with_several(bench, tmp_path):
+    from ferkit.export import WRITERS
+    from ferkit.models import build
+    model = build("fer_recipe", widths=[4, 8], depths=[1, 1], ferplus_classes=8)
+    WRITERS["tflite"](model, tmp_path / "two_heads.tflite")
+    faces = np.random.default_rng(0).random((3, 48, 48, 1)).astype("float32")
+    predicted = bench.tflite_forward(tmp_path / "two_heads.tflite", threads=1)(faces)
+    np.testing.assert_allclose(predicted, model(faces)["emotion"], atol=1e-5)
