@@ -35,6 +35,7 @@ def test_recipe_smoke_run_prints_and_saves_every_figure(tmp_path):
     # the saved model reloads for scoring elsewhere (ferkit evaluate)
     model = keras.models.load_model(out / "model.keras", compile=False)
     assert model.get_layer("stem_fold").block == 2
+    assert set(model.output) == {"emotion", "ferplus"}  # the FER+ votes as a second head
     assert (out / "evaluation_flip_tta" / "metrics.json").is_file()
     assert (out / "evaluation_recipe_tta" / "metrics.json").is_file()
     assert (out / "results.md").read_text().startswith("| figure | value |")

@@ -39,7 +39,7 @@ SMOKE = ["data.synthetic.images=420", "train.epochs=1", "train.warmup_epochs=0.5
 def recipe_config(path: Path, data: str | None, ferplus: bool, overrides: list[str]) -> Config:
     """The recipe's config with the data path set; ``ferplus`` swaps in FER+ majority labels."""
     extra = ["data.source=ferplus", "data.ferplus_mode=majority", "data.ferplus_mix=0.0",
-             "name=ferplus_recipe"] if ferplus else []
+             "data.ferplus_aux=false", "name=ferplus_recipe"] if ferplus else []
     config = load_config(path, extra + overrides)
     if data is not None:
         config.data.path = data
