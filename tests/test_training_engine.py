@@ -148,7 +148,7 @@ def test_ema_weights_are_what_validation_checkpoint_and_caller_see(tmp_path, ema
     model, train, val = _tiny_classifier(ema)
     raw = _RawWeights()
     history = fit(model, train, val, tmp_path, epochs=1, verbose=0, extra_callbacks=[raw],
-                  resume=False, ema=ema)
+                  resume=False)
     returned = model.get_weights()
     assert np.allclose(raw.weights[0], returned[0]) is not ema  # averaged only with EMA
     saved = keras.models.load_model(tmp_path / "model.keras").get_weights()
@@ -190,8 +190,7 @@ def test_the_epoch_backup_of_an_ema_run_holds_the_trained_weights(tmp_path):
     model, train, val = _tiny_classifier(ema=True)
     raw = _RawWeights()
     with pytest.raises(KeyboardInterrupt):
-        fit(model, train, val, tmp_path, epochs=2, verbose=0, extra_callbacks=[raw, _Interrupt()],
-            ema=True)
+        fit(model, train, val, tmp_path, epochs=2, verbose=0, extra_callbacks=[raw, _Interrupt()])
     averaged = [np.array(v) for v in model.optimizer._model_variables_moving_average]
     assert not np.allclose(averaged[0], raw.weights[0])
     backup, _, _ = _tiny_classifier(ema=True)
@@ -201,3 +200,11 @@ def test_the_epoch_backup_of_an_ema_run_holds_the_trained_weights(tmp_path):
     np.testing.assert_allclose(backup.get_weights()[0], raw.weights[0], rtol=1e-6)
     average = backup.optimizer._model_variables_moving_average[0]
     np.testing.assert_allclose(np.array(average), averaged[0], rtol=1e-6)
+
+
+def test_averaging_callbacks_follow_the_optimiser():
+    from ferkit.training.fit import EMASwap, averaging_callbacks
+    with_average, _, _ = _tiny_classifier(ema=True)
+    without, _, _ = _tiny_classifier(ema=False)
+    assert [type(c) for c in averaging_callbacks(with_average)] == [EMASwap]
+    assert averaging_callbacks(without) == []

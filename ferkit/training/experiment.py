@@ -148,7 +148,7 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
                       ferplus_loss_weight=train.ferplus_loss_weight)
         history = fit(model, train_ds, val_ds, run_dir, train.epochs, train.patience, train.verbose,
                       extra_callbacks=schedule_callbacks(train), resume=train.resume,
-                      tensorboard=train.tensorboard, ema=train.ema_momentum is not None)
+                      tensorboard=train.tensorboard)
         evaluated_on = "test" if (samples.frame["split"] == "test").any() else "val"
         evaluation = evaluate_model(model, samples.split(evaluated_on), run_dir)
     save_preprocessing(run_dir, config.data.image_size, config.data.channels, samples.classes,

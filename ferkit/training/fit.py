@@ -89,10 +89,18 @@ def _best_so_far(run_dir: Path, monitor: str) -> float | None:
     return float(values.min()) if values is not None and len(values) else None
 
 
+def averaging_callbacks(model: keras.Model) -> list[EMASwap]:
+    """``[EMASwap()]`` when the model's optimiser (or the one a loss-scale wrapper holds)
+    keeps a moving average of the weights (``use_ema``), else none. Put it before every
+    callback that should see the averaged weights."""
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    return [EMASwap()] if getattr(optimizer, "use_ema", False) else []
+
+
 def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_dir: str | Path,
         epochs: int = 40, patience: int = 8, verbose: int | str = "auto",
         extra_callbacks: list | None = None, resume: bool = True,
-        tensorboard: bool = False, ema: bool = False) -> dict[str, list[float]]:
+        tensorboard: bool = False) -> dict[str, list[float]]:
     """Train a compiled model; keep the best weights by ``val_loss`` in ``run_dir/model.keras``.
 
     Writes ``history.json``, ``training_log.csv`` and ``plots/history.png``; early stopping
@@ -101,15 +109,15 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_di
     epoch (the checkpoint keeps the best value seen before the interruption; early stopping's
     patience counts again from the resumed epoch).
 
-    ``ema``: the optimiser keeps a moving average of the weights (``use_ema``); validation,
-    the checkpoint, early stopping and the returned model then all use the averaged weights.
+    When the optimiser keeps a moving average of the weights (``use_ema``), validation, the
+    checkpoint, early stopping and the returned model all use the averaged weights.
     """
     run_dir = Path(run_dir)
     (run_dir / "plots").mkdir(parents=True, exist_ok=True)
     best = _best_so_far(run_dir, "val_loss") if resume else None
     # swapping must come first, so the callbacks after it see the averaged weights
-    ema_swap = EMASwap() if ema else None
-    callbacks = [ema_swap] if ema else []
+    callbacks = averaging_callbacks(model)
+    ema_swap = callbacks[0] if callbacks else None
     callbacks += [
         keras.callbacks.ModelCheckpoint(run_dir / BEST_MODEL, monitor="val_loss",
                                         save_best_only=True, initial_value_threshold=best),

@@ -21,6 +21,7 @@ from ferkit.data.pipeline import make_dataset
 from ferkit.data.samples import Samples
 from ferkit.training.compile import compile_model, head_losses_and_metrics, head_names
 from ferkit.training.experiment import _datasets
+from ferkit.training.fit import averaging_callbacks
 from ferkit.training.optim import make_optimizer, schedule_callbacks
 from ferkit.tuning.families import Family, builder_kwargs, family_for, resolve_space
 from ferkit.tuning.space import HpSpec
@@ -126,7 +127,8 @@ class FerHyperModel(keras_tuner.HyperModel):
         stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=train.patience,
                                                 restore_best_weights=True)
         model.fit(train_ds, validation_data=val_ds, epochs=train.epochs, verbose=verbose,
-                  callbacks=[stopper, *schedule_callbacks(train), *callbacks], shuffle=False)
+                  callbacks=[*averaging_callbacks(model), stopper, *schedule_callbacks(train),
+                             *callbacks], shuffle=False)
         test = make_dataset(samples.split("test"), batch_size=train.batch_size, heads=heads)
         logs = model.evaluate(test, verbose=0, return_dict=True)
         return name_scores(logs, heads)
