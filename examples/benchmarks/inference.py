@@ -141,8 +141,9 @@ def tflite_forward(path: Path, threads: int) -> Callable[[np.ndarray], np.ndarra
         warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated")
         interpreter = Interpreter(model_path=str(path), num_threads=threads)
     input_index = interpreter.get_input_details()[0]["index"]
-    output_index = interpreter.get_output_details()[0]["index"]
-    if len(interpreter.get_output_details()) > 1:  # several heads: TFLite's order is not theirs
+    outputs = interpreter.get_output_details()
+    output_index = outputs[0]["index"]
+    if len(outputs) > 1:  # several heads: TFLite's order is not theirs
         named = interpreter.get_signature_runner().get_output_details()
         output_index = named["emotion"]["index"]
     shape = [None]
