@@ -117,7 +117,9 @@ class TrainConfig:
     bfloat16 units, see :mod:`ferkit.training.precision`). ``ferplus_loss_weight`` weighs the
     ``ferplus`` head's loss (``data.ferplus_aux``). ``ema_momentum`` (e.g. 0.999) keeps an
     exponential moving average of the weights, which validation, the checkpoint and the
-    final model use (Polyak averaging; null: off).
+    final model use (Polyak averaging; null: off). ``time_budget_minutes`` trains as many
+    epochs as fit that many minutes on this machine, at most ``epochs``, measured by a short
+    probe before training (:mod:`ferkit.training.budget`; null: exactly ``epochs``).
     """
 
     epochs: int = 40
@@ -137,6 +139,7 @@ class TrainConfig:
     au_loss_weight: float = 1.0
     ferplus_loss_weight: float = 1.0
     ema_momentum: float | None = None
+    time_budget_minutes: float | None = None
     mixed_precision: bool | Literal["auto"] = False
     jit_compile: bool = True
     deterministic: bool = False
@@ -153,6 +156,9 @@ class TrainConfig:
         if not 0.0 <= self.warmup_epochs < max(self.epochs, 1):
             raise ValueError(f"train.warmup_epochs must be >= 0 and below train.epochs "
                              f"({self.epochs}), got {self.warmup_epochs}")
+        if self.time_budget_minutes is not None and not self.time_budget_minutes > 0:
+            raise ValueError(f"train.time_budget_minutes must be positive or null, got "
+                             f"{self.time_budget_minutes}")
         if self.ema_momentum is not None and not 0.0 < self.ema_momentum < 1.0:
             raise ValueError(f"train.ema_momentum must be in (0, 1) or null, got {self.ema_momentum}")
         if self.warmup_epochs and self.schedule != "cosine":

@@ -30,9 +30,10 @@ from ferkit.data.sources import load_from_config
 from ferkit.data.splits import assert_disjoint, group_split, stratified_split
 from ferkit.evaluation.evaluate import Evaluation, evaluate_model
 from ferkit.inference import save_preprocessing
+from ferkit.training.budget import BudgetPlan, BudgetStop, plan_epochs, time_steps
 from ferkit.training.compile import compile_model
 from ferkit.training.distribute import make_strategy, worker_role
-from ferkit.training.fit import BEST_MODEL, fit
+from ferkit.training.fit import BACKUP_DIR, BEST_MODEL, fit
 from ferkit.training.optim import make_optimizer, schedule_callbacks
 from ferkit.training.precision import precision_policy
 
@@ -118,6 +119,47 @@ def _datasets(config: Config, samples: Samples, heads: list[str]):
     return train, val, steps
 
 
+PROBE_STEPS = 20
+PROBE_VAL_BATCHES = 4
+
+
+def _compiled(config: Config, model: keras.Model, steps: int) -> keras.Model:
+    train = config.train
+    return compile_model(model, train.learning_rate, train.au_loss_weight, train.jit_compile,
+                         train.label_smoothing, make_optimizer(train, steps),
+                         ferplus_loss_weight=train.ferplus_loss_weight)
+
+
+def _batches(samples: Samples, split: str, batch_size: int) -> int:
+    return int(np.ceil((samples.frame["split"] == split).sum() / batch_size))
+
+
+def plan_budget(config: Config, samples: Samples, run_dir: Path, started: float,
+                model: keras.Model | None = None) -> BudgetPlan:
+    """Epochs that fit ``train.time_budget_minutes`` counted from ``started``, from a short
+    probe of a throwaway copy of the model (see :mod:`ferkit.training.budget`); a resumed run
+    (an epoch backup and ``budget.json`` in ``run_dir``) keeps its first plan."""
+    train = config.train
+    saved = BudgetPlan.load(run_dir) if (run_dir / BACKUP_DIR).is_dir() else None
+    if saved is not None:
+        return saved
+    probe = keras.models.clone_model(model) if model is not None else build_model(config, samples)
+    heads = list(probe.output.keys())
+    train_ds, val_ds, steps = _datasets(config, samples, heads)
+    _compiled(config, probe, steps)
+    step_s, val_batch_s, tracing_s = time_steps(probe, train_ds, val_ds,
+                                                min(PROBE_STEPS, max(1, steps - 3)),
+                                                PROBE_VAL_BATCHES)
+    del probe
+    evaluated_on = "test" if (samples.frame["split"] == "test").any() else "val"
+    plan = plan_epochs(train.time_budget_minutes * 60, time.perf_counter() - started, step_s,
+                       steps, val_batch_s, _batches(samples, "val", train.batch_size),
+                       _batches(samples, evaluated_on, train.batch_size), tracing_s,
+                       max_epochs=train.epochs, min_epochs=int(np.floor(train.warmup_epochs)) + 1)
+    plan.save(run_dir)
+    return plan
+
+
 def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
                      model: keras.Model | None = None,
                      strategy: tf.distribute.Strategy | None = None) -> RunResult:
@@ -139,16 +181,25 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
                                                                        index=False)
     train = config.train
     strategy = tf.distribute.get_strategy() if strategy is None else strategy
+    budget_stop = []
     with precision_policy(train.mixed_precision), strategy.scope():
+        if train.time_budget_minutes is not None:
+            if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+                raise ValueError("train.time_budget_minutes plans on one host; with "
+                                 "multi_worker set train.epochs instead")
+            plan = plan_budget(config, samples, run_dir, start, model)
+            print(plan.describe(), flush=True)
+            keras.utils.set_random_seed(config.seed)  # the real model starts as without a probe
+            train = dataclasses.replace(train, epochs=plan.epochs)
+            config = dataclasses.replace(config, train=train)
+            budget_stop = [BudgetStop(plan.deadline(start))]
         model = model if model is not None else build_model(config, samples)
         heads = list(model.output.keys())
         train_ds, val_ds, steps = _datasets(config, samples, heads)
-        compile_model(model, train.learning_rate, train.au_loss_weight, train.jit_compile,
-                      train.label_smoothing, make_optimizer(train, steps),
-                      ferplus_loss_weight=train.ferplus_loss_weight)
+        _compiled(config, model, steps)
         history = fit(model, train_ds, val_ds, run_dir, train.epochs, train.patience, train.verbose,
-                      extra_callbacks=schedule_callbacks(train), resume=train.resume,
-                      tensorboard=train.tensorboard)
+                      extra_callbacks=schedule_callbacks(train) + budget_stop,
+                      resume=train.resume, tensorboard=train.tensorboard)
         evaluated_on = "test" if (samples.frame["split"] == "test").any() else "val"
         evaluation = evaluate_model(model, samples.split(evaluated_on), run_dir)
     save_preprocessing(run_dir, config.data.image_size, config.data.channels, samples.classes,
@@ -156,7 +207,8 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
     seconds = time.perf_counter() - start
     (run_dir / "run.json").write_text(json.dumps(
         {"name": config.name, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": seconds,
-         "epochs_run": len(history.get("loss", [])), "evaluated_on": evaluated_on,
+         "epochs_run": len(history.get("loss", [])), "epochs_planned": train.epochs,
+         "evaluated_on": evaluated_on,
          "split_sizes": samples.frame["split"].value_counts().to_dict(),
          "classes": list(samples.classes), "aus": list(samples.aus),
          "image_size": list(config.data.image_size), "channels": config.data.channels,

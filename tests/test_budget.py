@@ -1,0 +1,114 @@
+"""``train.time_budget_minutes``: planning epochs from a probe, the safety stop, the saved plan."""
+import dataclasses
+import json
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ferkit.config import config_from_dict
+from ferkit.training import run_experiment
+from ferkit.training.budget import (BUDGET_FILE, EPOCH_MARGIN, REPORT_S, BudgetPlan, BudgetStop,
+                                    plan_epochs, time_steps)
+from ferkit.training.experiment import plan_budget
+
+
+def test_plan_takes_the_most_epochs_that_fit_after_fixed_costs():
+    # 100 steps of 0.5 s + 10 validation batches of 0.2 s = 52 s an epoch, with margin
+    epoch_s = 52 * EPOCH_MARGIN
+    kwargs = dict(step_s=0.5, steps_per_epoch=100, val_batch_s=0.2, val_batches=10,
+                  test_batches=10, tracing_s=20.0, max_epochs=100)
+    final_eval_s = 10 * 0.2 * EPOCH_MARGIN + REPORT_S
+    budget_s, spent_s = 1800.0, 60.0
+    plan = plan_epochs(budget_s, spent_s, **kwargs)
+    left = budget_s - spent_s - 20.0 - final_eval_s
+    assert plan.epochs == int(left // epoch_s) == 31
+    assert np.isclose(plan.epoch_s, epoch_s)
+    # every planned second is inside the budget, and one more epoch would not be
+    total = spent_s + 20.0 + plan.epochs * epoch_s + final_eval_s
+    assert total <= budget_s < total + epoch_s
+    assert plan_epochs(budget_s, spent_s, **{**kwargs, "max_epochs": 12}).epochs == 12
+    assert plan_epochs(30.0, spent_s, **kwargs, min_epochs=2).epochs == 2
+    assert "31 epochs" in plan.describe() and "30.0 min" in plan.describe()
+
+
+def test_plan_round_trips_and_a_foreign_file_is_named(tmp_path):
+    plan = plan_epochs(600.0, 5.0, 0.1, 10, 0.05, 2, 2, 1.0, max_epochs=50)
+    plan.save(tmp_path)
+    assert BudgetPlan.load(tmp_path) == plan
+    assert plan.deadline(100.0) == pytest.approx(100.0 + 600.0 - plan.final_eval_s)
+    (tmp_path / BUDGET_FILE).write_text(json.dumps({"epochs": 3}))
+    with pytest.raises(ValueError, match=BUDGET_FILE):
+        BudgetPlan.load(tmp_path)
+    assert BudgetPlan.load(tmp_path / "nowhere") is None
+
+
+def _tiny():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    data = tf.data.Dataset.from_tensor_slices(
+        (rng.normal(size=(256, 4)).astype("float32"),
+         keras.utils.to_categorical(rng.integers(0, 3, 256), 3))).batch(8)
+    return model, data
+
+
+@pytest.mark.parametrize("seconds_left, epochs_run", [(-1.0, 1), (3600.0, 4)])
+def test_budget_stop_ends_training_when_the_next_epoch_would_overrun(seconds_left, epochs_run):
+    model, data = _tiny()
+    stop = BudgetStop(time.perf_counter() + seconds_left, verbose=False)
+    history = model.fit(data, epochs=4, verbose=0, callbacks=[stop])
+    assert len(history.history["loss"]) == epochs_run
+    assert stop.stopped_epoch == (1 if seconds_left < 0 else None)
+    assert stop.longest_epoch_s > 0
+
+
+def test_time_steps_measures_positive_step_and_validation_times():
+    model, data = _tiny()
+    step_s, val_batch_s, tracing_s = time_steps(model, data, data, steps=5, val_batches=3)
+    assert 0 < step_s < 5 and 0 < val_batch_s < 5 and tracing_s >= 0
+
+
+def _recipe(budget, epochs=3, **train):
+    return config_from_dict({
+        "data": {"source": "fer2013", "synthetic": {"images": 280}},
+        "split": {"method": "predefined"},
+        "model": {"name": "fer_recipe", "args": {"widths": [4, 8], "depths": [1, 1]}},
+        "train": {"epochs": epochs, "batch_size": 32, "jit_compile": False, "verbose": 0,
+                  "schedule": "cosine", "warmup_epochs": 1, "time_budget_minutes": budget,
+                  **train}})
+
+
+def test_a_roomy_budget_trains_the_same_model_as_no_budget(tmp_path):
+    plain = run_experiment(_recipe(None, deterministic=True), tmp_path / "plain")
+    budgeted = run_experiment(_recipe(60.0, deterministic=True), tmp_path / "budget")
+    plan = BudgetPlan.load(tmp_path / "budget")
+    assert plan.epochs == plan.max_epochs == 3 and plan.step_s > 0
+    info = json.loads((tmp_path / "budget" / "run.json").read_text())
+    assert info["epochs_planned"] == info["epochs_run"] == 3
+    # the probe's model is thrown away and the seed set again: the same start, the same end
+    for a, b in zip(plain.model.get_weights(), budgeted.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not (tmp_path / "plain" / BUDGET_FILE).exists()
+
+
+def test_a_tight_budget_shortens_the_schedule_and_a_resumed_run_keeps_its_plan(tmp_path, capsys):
+    run = tmp_path / "run"
+    result = run_experiment(_recipe(0.06, epochs=50), run)  # 3.6 seconds
+    plan = BudgetPlan.load(run)
+    assert plan.epochs == 2 < 50  # the warm-up epoch plus one: the least a cosine run needs
+    assert "time budget 0.1 min" in capsys.readouterr().out
+    assert len(result.history["loss"]) <= 2
+    # a resumed run (an epoch backup beside budget.json) reuses the plan, probing nothing
+    (run / "backup").mkdir(exist_ok=True)
+    saved = dataclasses.replace(plan, epochs=1)
+    saved.save(run)
+    assert plan_budget(_recipe(0.06, epochs=50), result.samples, run, 0.0) == saved
+
+
+def test_a_budget_must_be_positive():
+    with pytest.raises(ValueError, match="time_budget_minutes"):
+        _recipe(0.0)
