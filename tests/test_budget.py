@@ -63,7 +63,15 @@ def test_budget_stop_ends_training_when_the_next_epoch_would_overrun(seconds_lef
     history = model.fit(data, epochs=4, verbose=0, callbacks=[stop])
     assert len(history.history["loss"]) == epochs_run
     assert stop.stopped_epoch == (1 if seconds_left < 0 else None)
-    assert stop.longest_epoch_s > 0
+    assert len(stop.epoch_s) == epochs_run and stop.next_epoch_s() > 0
+
+
+def test_budget_stop_expects_the_typical_epoch_unless_the_last_was_slower():
+    stop = BudgetStop(0.0)
+    stop.epoch_s = [60.0, 62.0, 130.0, 61.0, 60.0]  # one stall is not the next epoch's length
+    assert stop.next_epoch_s() == 61.0
+    stop.epoch_s.append(90.0)  # a slowdown that lasts is
+    assert stop.next_epoch_s() == 90.0
 
 
 def test_time_steps_measures_positive_step_and_validation_times():

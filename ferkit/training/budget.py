@@ -11,6 +11,7 @@ trained for exactly that many, one full schedule. The plan is written to
 
 :class:`BudgetStop` is the safety net: if epochs run slower than planned (a busy machine), it
 stops at the end of the last epoch that still fits and says so; the best checkpoint is kept.
+The check is made at epoch ends, so one stalled epoch can still overrun by its stall.
 """
 from __future__ import annotations
 
@@ -126,30 +127,39 @@ def plan_epochs(budget_s: float, spent_s: float, step_s: float, steps_per_epoch:
 
 
 class BudgetStop(keras.callbacks.Callback):
-    """Stop at an epoch end when the next epoch, as long as the slowest so far, would end
-    after ``deadline`` (a ``time.perf_counter()`` value)."""
+    """Stop at an epoch end when the next epoch would end after ``deadline`` (a
+    ``time.perf_counter()`` value).
+
+    The next epoch is taken to last as long as the typical epoch so far (the median) or the
+    last one, whichever is longer: a single stall on a shared machine does not cut the run
+    short, a slowdown that lasts does.
+    """
 
     def __init__(self, deadline: float, verbose: bool = True):
         super().__init__()
         self.deadline = deadline
         self.verbose = verbose
-        self.longest_epoch_s = 0.0
+        self.epoch_s: list[float] = []
         self.stopped_epoch: int | None = None
         self._epoch_start = 0.0
+
+    def next_epoch_s(self) -> float:
+        return max(statistics.median(self.epoch_s), self.epoch_s[-1]) if self.epoch_s else 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
-        self.longest_epoch_s = max(self.longest_epoch_s, now - self._epoch_start)
-        if now + self.longest_epoch_s > self.deadline and not self.model.stop_training:
+        self.epoch_s.append(now - self._epoch_start)
+        expected = self.next_epoch_s()
+        if now + expected > self.deadline and not self.model.stop_training:
             self.model.stop_training = True
             self.stopped_epoch = epoch + 1
             if self.verbose:
                 print(f"time budget: stopping after epoch {epoch + 1}, another epoch "
-                      f"({self.longest_epoch_s:.0f} s) would overrun it by "
-                      f"{now + self.longest_epoch_s - self.deadline:.0f} s", flush=True)
+                      f"(about {expected:.0f} s) would overrun it by "
+                      f"{now + expected - self.deadline:.0f} s", flush=True)
 
 
 __all__ = ["BUDGET_FILE", "BudgetPlan", "BudgetStop", "plan_epochs", "time_steps"]
