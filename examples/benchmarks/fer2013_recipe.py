@@ -5,7 +5,8 @@
     python examples/benchmarks/fer2013_recipe.py --smoke          # tiny synthetic run (tests)
 
 Trains ``configs/fer2013_recipe.yaml`` (model ``fer_recipe``) with ferkit's own engine and
-prints: the splits used, the training wall time against the 30-minute budget, and PublicTest
+prints: the splits used, the epochs planned to fit the budget on this machine
+(``train.time_budget_minutes``: a short probe times the training step first), the training wall time against the 30-minute budget, and PublicTest
 accuracy / macro-F1 without test-time augmentation, with flip TTA, and with the recipe's own
 TTA (flip + 2-pixel shifts, 10 views), on which the target is judged. ``--ferplus`` trains and
 scores the same recipe on FER+ majority-vote labels instead (the ``ferplus`` source, eight
@@ -69,6 +70,8 @@ def run(config: Config, run_dir: Path) -> dict:
         "data": str(config.data.path), "parameters": int(result.model.count_params()),
         "split_sizes": split_sizes(samples), "scored_on": scored_on,
         "epochs_run": len(result.history.get("loss", [])),
+        "epochs_planned": int(json.loads((run_dir / "run.json").read_text())["epochs_planned"]),
+        "time_budget_minutes": config.train.time_budget_minutes,
         "load_seconds": round(loaded - start, 1),
         "training_seconds": round(trained - loaded, 1),
         "accuracy": plain["emotion_accuracy"], "macro_f1": plain["emotion_macro_f1"],
@@ -88,7 +91,9 @@ def report(results: dict, target: float | None) -> str:
         ("model", f"{results['model']} ({results['parameters']:,} parameters)"),
         ("split", f"train {sizes['train']:,} / select and score ({results['scored_on']}) "
                   f"{sizes[results['scored_on']]:,} images"),
-        ("epochs", str(results["epochs_run"])),
+        ("epochs", f"{results['epochs_run']} of {results['epochs_planned']} planned" + (
+            f" (the most that fit {results['time_budget_minutes']:g} minutes on this machine, "
+            "at most train.epochs)" if results["time_budget_minutes"] else "")),
         ("data loading", f"{results['load_seconds']:.0f} s"),
         ("training (+ per-epoch validation)",
          f"{minutes:.1f} min ({'within' if minutes <= BUDGET_MINUTES else 'OVER'} the "
