@@ -10,8 +10,9 @@ import tensorflow as tf
 
 from ferkit.config import config_from_dict
 from ferkit.training import run_experiment
-from ferkit.training.budget import (BUDGET_FILE, EPOCH_MARGIN, REPORT_S, BudgetPlan, BudgetStop,
-                                    plan_epochs, time_steps)
+from ferkit.training.budget import (BUDGET_FILE, EPOCH_MARGIN, REPORT_S, BudgetPlan,
+                                    BudgetSchedule, BudgetStop, CosineSegment, plan_epochs,
+                                    time_steps)
 from ferkit.training.experiment import plan_budget
 
 
@@ -97,10 +98,70 @@ def test_a_roomy_budget_trains_the_same_model_as_no_budget(tmp_path):
     assert plan.epochs == plan.max_epochs == 3 and plan.step_s > 0
     info = json.loads((tmp_path / "budget" / "run.json").read_text())
     assert info["epochs_planned"] == info["epochs_run"] == 3
-    # the probe's model is thrown away and the seed set again: the same start, the same end
+    # the probe's model is thrown away and the seed set again, and the budget's cosine is
+    # Keras' (set from Python, so equal to float32 rounding): the same start, the same end
     for a, b in zip(plain.model.get_weights(), budgeted.model.get_weights()):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
     assert not (tmp_path / "plain" / BUDGET_FILE).exists()
+    # the rate was set step by step, down to nearly 0 at the last step
+    assert float(budgeted.model.optimizer.learning_rate) < 0.05 * _recipe(None).train.learning_rate
+
+
+@pytest.mark.parametrize("warmup", [0, 15])
+def test_the_budget_cosine_is_keras_cosine_decay(warmup):
+    rate, total = 2e-3, 120
+    keras_schedule = (keras.optimizers.schedules.CosineDecay(rate, total) if not warmup else
+                      keras.optimizers.schedules.CosineDecay(rate / 10, total - warmup,
+                                                             warmup_target=rate,
+                                                             warmup_steps=warmup))
+    ours = CosineSegment(rate, warmup, total)
+    for step in range(0, total + 5, 7):
+        assert ours(step) == pytest.approx(float(keras_schedule(step)), rel=1e-5, abs=1e-9)
+
+
+def test_ending_sooner_rebases_the_cosine_without_a_jump():
+    cosine = CosineSegment(1.0, 10, 100)
+    before = cosine(50)
+    cosine.end_sooner(50, 80)
+    assert cosine(50) == pytest.approx(before)  # continuous
+    assert cosine(65) == pytest.approx(before / 2)  # half way down the new, shorter cosine
+    assert cosine(80) == pytest.approx(0.0, abs=1e-12) and cosine(90) == 0.0
+    cosine.end_sooner(60, 95)  # never lengthened
+    assert cosine.end_step == 80
+
+
+class _FakeModel:
+    def __init__(self):
+        self.stop_training = False
+        self.optimizer = type("Optimizer", (), {"learning_rate": None})()
+
+
+def _run_epochs(schedule: BudgetSchedule, seconds: list[float], clock: list[float]):
+    """Drive the callback through epochs of the given lengths on a fake clock."""
+    schedule.set_model(_FakeModel())
+    for epoch, length in enumerate(seconds):
+        schedule.on_epoch_begin(epoch)
+        schedule._epoch_start = clock[0]
+        schedule.on_train_batch_begin(0)
+        clock[0] += length
+        schedule.epoch_s.append(length)
+        schedule.after_epoch(epoch, clock[0])
+        if schedule.model.stop_training:
+            return epoch + 1
+    return len(seconds)
+
+
+def test_late_epochs_shorten_the_schedule_so_it_still_ends_at_zero():
+    # 10 epochs of 10 steps planned at 60 s within 620 s; they take 80 s instead
+    schedule = BudgetSchedule(deadline=620.0, rate=1.0, warmup_epochs=1, epochs=10,
+                              steps_per_epoch=10, verbose=False)
+    run = _run_epochs(schedule, [80.0] * 10, [0.0])
+    assert schedule.replanned and schedule.replanned[0][1] < 10
+    assert run == schedule.epochs == 7  # 7 x 80 s = 560 s fit, an eighth would not
+    assert schedule.cosine(run * 10) == pytest.approx(0.0, abs=1e-12)
+    on_time = BudgetSchedule(deadline=620.0, rate=1.0, warmup_epochs=1, epochs=10,
+                             steps_per_epoch=10, verbose=False)
+    assert _run_epochs(on_time, [60.0] * 10, [0.0]) == 10 and not on_time.replanned
 
 
 def test_a_tight_budget_shortens_the_schedule_and_a_resumed_run_keeps_its_plan(tmp_path, capsys):

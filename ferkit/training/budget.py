@@ -9,9 +9,12 @@ left of the budget, and the real model is built afresh (same seed, same initial 
 trained for exactly that many, one full schedule. The plan is written to
 ``RUN_DIR/budget.json``, and a resumed run keeps it, so its schedule does not change midway.
 
-:class:`BudgetStop` is the safety net: if epochs run slower than planned (a busy machine), it
-stops at the end of the last epoch that still fits and says so; the best checkpoint is kept.
-The check is made at epoch ends, so one stalled epoch can still overrun by its stall.
+:class:`BudgetSchedule` keeps a cosine run inside the budget when epochs run slower than
+planned (a busy machine): it sets the learning rate itself, step by step, and when the epochs
+left would overrun, ends the cosine sooner, re-based so the rate still reaches 0 at the new last
+epoch. Other schedules get :class:`BudgetStop`, which stops at the end of the last epoch that
+still fits. Both say what they did, and the best checkpoint is kept. Checks are made at epoch
+ends, so a stall in the last epoch can still overrun by that stall.
 """
 from __future__ import annotations
 
@@ -152,6 +155,7 @@ class BudgetStop(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
         self.epoch_s.append(now - self._epoch_start)
+        self.after_epoch(epoch, now)
         expected = self.next_epoch_s()
         if now + expected > self.deadline and not self.model.stop_training:
             self.model.stop_training = True
@@ -161,5 +165,91 @@ class BudgetStop(keras.callbacks.Callback):
                       f"(about {expected:.0f} s) would overrun it by "
                       f"{now + expected - self.deadline:.0f} s", flush=True)
 
+    def after_epoch(self, epoch: int, now: float) -> None:
+        """Hook for subclasses, called at each epoch end before the stop check."""
 
-__all__ = ["BUDGET_FILE", "BudgetPlan", "BudgetStop", "plan_epochs", "time_steps"]
+
+class CosineSegment:
+    """A linear warm-up, then a cosine from ``start_rate`` at ``start_step`` to 0 at
+    ``end_step``: Keras' ``CosineDecay`` with a warm-up, but with an end that can move.
+
+    :meth:`end_sooner` re-bases the cosine at the current step and rate, so the rate never
+    jumps: it falls from where it is to 0 over the fewer steps left.
+    """
+
+    def __init__(self, rate: float, warmup_steps: int, end_step: int):
+        self.initial_rate = rate / 10 if warmup_steps else rate
+        self.warmup_steps = warmup_steps
+        self.start_step, self.start_rate, self.end_step = warmup_steps, rate, end_step
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return self.initial_rate + (self.start_rate - self.initial_rate) * step / self.warmup_steps
+        span = max(1, self.end_step - self.start_step)
+        done = min(1.0, (step - self.start_step) / span)
+        return self.start_rate * 0.5 * (1.0 + math.cos(math.pi * done))
+
+    def end_sooner(self, step: int, end_step: int) -> None:
+        if end_step >= self.end_step:
+            return
+        if step > self.start_step:
+            self.start_rate, self.start_step = self(step), step
+        self.end_step = max(end_step, self.start_step + 1)
+
+
+class BudgetSchedule(BudgetStop):
+    """The cosine schedule of a budgeted run, set step by step, that ends sooner when epochs
+    run late.
+
+    At each epoch end the epochs still planned are projected at the mean epoch time so far
+    (the first epoch, which traces the model, left out once there are others). If they would
+    end after the deadline, the schedule is shortened to the epochs that fit and its cosine
+    re-based, so the rate still reaches 0 at the (new) last epoch instead of being cut off
+    midway. A schedule is only ever shortened. The stop check uses the same mean, so a run
+    stops early only when not even one more epoch fits. Needs an optimiser whose learning
+    rate is a plain variable (not a ``LearningRateSchedule``).
+    """
+
+    def __init__(self, deadline: float, rate: float, warmup_epochs: float, epochs: int,
+                 steps_per_epoch: int, verbose: bool = True):
+        super().__init__(deadline, verbose)
+        self.steps_per_epoch = steps_per_epoch
+        self.epochs = epochs
+        self.cosine = CosineSegment(rate, int(round(warmup_epochs * steps_per_epoch)),
+                                    epochs * steps_per_epoch)
+        self.replanned: list[tuple[int, int]] = []  # (after epoch, new epoch count)
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        self._epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate = self.cosine(self._epoch * self.steps_per_epoch + batch)
+
+    def next_epoch_s(self) -> float:
+        """The mean epoch so far, for both the re-plan and the stop check, so they agree."""
+        timed = self.epoch_s[1:] or self.epoch_s
+        return statistics.fmean(timed) if timed else 0.0
+
+    def after_epoch(self, epoch: int, now: float) -> None:
+        done = epoch + 1
+        if done >= self.epochs:
+            self.model.stop_training = True
+            return
+        per_epoch = self.next_epoch_s()
+        if now + (self.epochs - done) * per_epoch <= self.deadline:
+            return
+        fitting = done + max(0, math.floor((self.deadline - now) / per_epoch))
+        if fitting <= done:
+            return  # nothing more fits: the stop check ends the run now
+        self.cosine.end_sooner(done * self.steps_per_epoch, fitting * self.steps_per_epoch)
+        self.replanned.append((done, fitting))
+        if self.verbose:
+            print(f"time budget: epochs take {per_epoch:.0f} s on average, so the schedule now "
+                  f"ends after epoch {fitting} instead of {self.epochs}", flush=True)
+        self.epochs = fitting
+
+
+__all__ = ["BUDGET_FILE", "BudgetPlan", "BudgetSchedule", "BudgetStop", "CosineSegment",
+           "plan_epochs", "time_steps"]

@@ -30,7 +30,8 @@ from ferkit.data.sources import load_from_config
 from ferkit.data.splits import assert_disjoint, group_split, stratified_split
 from ferkit.evaluation.evaluate import Evaluation, evaluate_model
 from ferkit.inference import save_preprocessing
-from ferkit.training.budget import BudgetPlan, BudgetStop, plan_epochs, time_steps
+from ferkit.training.budget import (BudgetPlan, BudgetSchedule, BudgetStop, plan_epochs,
+                                    time_steps)
 from ferkit.training.compile import compile_model
 from ferkit.training.distribute import make_strategy, worker_role
 from ferkit.training.fit import BACKUP_DIR, BEST_MODEL, fit
@@ -160,6 +161,13 @@ def plan_budget(config: Config, samples: Samples, run_dir: Path, started: float,
     return plan
 
 
+def _budget_callback(train, deadline: float, steps: int) -> BudgetStop:
+    if train.schedule == "cosine":
+        return BudgetSchedule(deadline, train.learning_rate, train.warmup_epochs, train.epochs,
+                              steps)
+    return BudgetStop(deadline)
+
+
 def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
                      model: keras.Model | None = None,
                      strategy: tf.distribute.Strategy | None = None) -> RunResult:
@@ -192,10 +200,14 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
             keras.utils.set_random_seed(config.seed)  # the real model starts as without a probe
             train = dataclasses.replace(train, epochs=plan.epochs)
             config = dataclasses.replace(config, train=train)
-            budget_stop = [BudgetStop(plan.deadline(start))]
         model = model if model is not None else build_model(config, samples)
         heads = list(model.output.keys())
         train_ds, val_ds, steps = _datasets(config, samples, heads)
+        if train.time_budget_minutes is not None:
+            budget_stop = [_budget_callback(train, plan.deadline(start), steps)]
+            if train.schedule == "cosine":  # the callback sets the rate, step by step
+                config = dataclasses.replace(
+                    config, train=dataclasses.replace(train, schedule="constant", warmup_epochs=0))
         _compiled(config, model, steps)
         history = fit(model, train_ds, val_ds, run_dir, train.epochs, train.patience, train.verbose,
                       extra_callbacks=schedule_callbacks(train) + budget_stop,
