@@ -119,15 +119,17 @@ def test_the_budget_cosine_is_keras_cosine_decay(warmup):
         assert ours(step) == pytest.approx(float(keras_schedule(step)), rel=1e-5, abs=1e-9)
 
 
-def test_ending_sooner_rebases_the_cosine_without_a_jump():
+def test_moving_the_end_rebases_the_cosine_without_a_jump():
     cosine = CosineSegment(1.0, 10, 100)
     before = cosine(50)
-    cosine.end_sooner(50, 80)
+    cosine.move_end(50, 80)
     assert cosine(50) == pytest.approx(before)  # continuous
     assert cosine(65) == pytest.approx(before / 2)  # half way down the new, shorter cosine
     assert cosine(80) == pytest.approx(0.0, abs=1e-12) and cosine(90) == 0.0
-    cosine.end_sooner(60, 95)  # never lengthened
-    assert cosine.end_step == 80
+    at_60 = cosine(60)
+    cosine.move_end(60, 100)  # later again: continuous, and slower down to 0 at the new end
+    assert cosine(60) == pytest.approx(at_60) and cosine(70) > at_60 * 0.5
+    assert cosine(100) == pytest.approx(0.0, abs=1e-12)
 
 
 class _FakeModel:
@@ -151,17 +153,30 @@ def _run_epochs(schedule: BudgetSchedule, seconds: list[float], clock: list[floa
     return len(seconds)
 
 
+def _schedule(**kwargs):
+    # 10 epochs of 10 steps planned at 60 s within 620 s
+    return BudgetSchedule(**{"deadline": 620.0, "rate": 1.0, "warmup_epochs": 1, "epochs": 10,
+                             "steps_per_epoch": 10, "verbose": False, **kwargs})
+
+
 def test_late_epochs_shorten_the_schedule_so_it_still_ends_at_zero():
-    # 10 epochs of 10 steps planned at 60 s within 620 s; they take 80 s instead
-    schedule = BudgetSchedule(deadline=620.0, rate=1.0, warmup_epochs=1, epochs=10,
-                              steps_per_epoch=10, verbose=False)
+    schedule = _schedule()
     run = _run_epochs(schedule, [80.0] * 10, [0.0])
     assert schedule.replanned and schedule.replanned[0][1] < 10
     assert run == schedule.epochs == 7  # 7 x 80 s = 560 s fit, an eighth would not
     assert schedule.cosine(run * 10) == pytest.approx(0.0, abs=1e-12)
-    on_time = BudgetSchedule(deadline=620.0, rate=1.0, warmup_epochs=1, epochs=10,
-                             steps_per_epoch=10, verbose=False)
+    on_time = _schedule()
     assert _run_epochs(on_time, [60.0] * 10, [0.0]) == 10 and not on_time.replanned
+
+
+def test_a_slow_spell_that_passes_gives_the_epochs_back_but_never_more_than_planned():
+    schedule = _schedule(deadline=650.0)
+    # slow second and third epochs shorten the plan; fast ones after them lengthen it again
+    run = _run_epochs(schedule, [60.0, 90.0, 90.0] + [40.0] * 10, [0.0])
+    shortest = min(epochs for _, epochs in schedule.replanned)
+    assert shortest < 10 and schedule.replanned[-1][1] == 10 == run
+    assert all(epochs <= 10 for _, epochs in schedule.replanned)
+    assert schedule.cosine(run * 10) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_a_tight_budget_shortens_the_schedule_and_a_resumed_run_keeps_its_plan(tmp_path, capsys):

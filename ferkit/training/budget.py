@@ -1,8 +1,8 @@
 """Fit a training run into a wall-clock budget (``train.time_budget_minutes``).
 
 A cosine schedule must know its length before the first step, and the length that fits a
-budget depends on the machine: the FER2013 recipe's 28 epochs take 27 minutes on an AMX Xeon
-and about an hour on a CPU without bfloat16 matrix units. So before training, a throwaway copy
+budget depends on the machine: the FER2013 recipe's 28 epochs take 27 minutes on a 2-core
+AMX Xeon and about 35 on a 2-core Zen 4 EPYC, which has no AMX. So before training, a throwaway copy
 of the model trains a few steps and validates a few batches on the run's own data; from those
 times :func:`plan_epochs` picks the most epochs (at most ``train.epochs``) that fit what is
 left of the budget, and the real model is built afresh (same seed, same initial weights) and
@@ -11,8 +11,8 @@ trained for exactly that many, one full schedule. The plan is written to
 
 :class:`BudgetSchedule` keeps a cosine run inside the budget when epochs run slower than
 planned (a busy machine): it sets the learning rate itself, step by step, and when the epochs
-left would overrun, ends the cosine sooner, re-based so the rate still reaches 0 at the new last
-epoch. Other schedules get :class:`BudgetStop`, which stops at the end of the last epoch that
+left would overrun, ends the cosine sooner (and later again, up to the plan, if the machine
+speeds up), re-based so the rate still reaches 0 at the last epoch. Other schedules get :class:`BudgetStop`, which stops at the end of the last epoch that
 still fits. Both say what they did, and the best checkpoint is kept. Checks are made at epoch
 ends, so a stall in the last epoch can still overrun by that stall.
 """
@@ -173,8 +173,8 @@ class CosineSegment:
     """A linear warm-up, then a cosine from ``start_rate`` at ``start_step`` to 0 at
     ``end_step``: Keras' ``CosineDecay`` with a warm-up, but with an end that can move.
 
-    :meth:`end_sooner` re-bases the cosine at the current step and rate, so the rate never
-    jumps: it falls from where it is to 0 over the fewer steps left.
+    :meth:`move_end` re-bases the cosine at the current step and rate, so the rate never
+    jumps: it falls from where it is to 0 over the steps now left.
     """
 
     def __init__(self, rate: float, warmup_steps: int, end_step: int):
@@ -189,36 +189,40 @@ class CosineSegment:
         done = min(1.0, (step - self.start_step) / span)
         return self.start_rate * 0.5 * (1.0 + math.cos(math.pi * done))
 
-    def end_sooner(self, step: int, end_step: int) -> None:
-        if end_step >= self.end_step:
-            return
+    def move_end(self, step: int, end_step: int) -> None:
         if step > self.start_step:
             self.start_rate, self.start_step = self(step), step
         self.end_step = max(end_step, self.start_step + 1)
 
 
 class BudgetSchedule(BudgetStop):
-    """The cosine schedule of a budgeted run, set step by step, that ends sooner when epochs
-    run late.
+    """The cosine schedule of a budgeted run, set step by step, whose length follows the time
+    actually left.
 
-    At each epoch end the epochs still planned are projected at the mean epoch time so far
-    (the first epoch, which traces the model, left out once there are others). If they would
-    end after the deadline, the schedule is shortened to the epochs that fit and its cosine
-    re-based, so the rate still reaches 0 at the (new) last epoch instead of being cut off
-    midway. A schedule is only ever shortened. The stop check uses the same mean, so a run
-    stops early only when not even one more epoch fits. Needs an optimiser whose learning
-    rate is a plain variable (not a ``LearningRateSchedule``).
+    At each epoch end the epochs that still fit before the deadline are projected at the mean
+    epoch time so far (the first epoch, which traces the model, left out once there are
+    others). When that differs from the current plan (never more than the probe's plan), the
+    cosine is re-based at the current rate to reach 0 at the new last epoch: a slow spell
+    shortens the schedule, and a spell that passes gives the epochs back. The rate never
+    jumps, and the run ends annealed instead of being cut off midway. The stop check uses the
+    same mean, so a run stops early only when not even one more epoch fits. Needs an
+    optimiser whose learning rate is a plain variable (not a ``LearningRateSchedule``).
     """
 
     def __init__(self, deadline: float, rate: float, warmup_epochs: float, epochs: int,
                  steps_per_epoch: int, verbose: bool = True):
         super().__init__(deadline, verbose)
         self.steps_per_epoch = steps_per_epoch
-        self.epochs = epochs
+        self.planned_epochs = self.epochs = epochs
         self.cosine = CosineSegment(rate, int(round(warmup_epochs * steps_per_epoch)),
                                     epochs * steps_per_epoch)
         self.replanned: list[tuple[int, int]] = []  # (after epoch, new epoch count)
         self._epoch = 0
+
+    def next_epoch_s(self) -> float:
+        """The mean epoch so far, for both the re-plan and the stop check, so they agree."""
+        timed = self.epoch_s[1:] or self.epoch_s
+        return statistics.fmean(timed) if timed else 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         super().on_epoch_begin(epoch, logs)
@@ -227,28 +231,20 @@ class BudgetSchedule(BudgetStop):
     def on_train_batch_begin(self, batch, logs=None):
         self.model.optimizer.learning_rate = self.cosine(self._epoch * self.steps_per_epoch + batch)
 
-    def next_epoch_s(self) -> float:
-        """The mean epoch so far, for both the re-plan and the stop check, so they agree."""
-        timed = self.epoch_s[1:] or self.epoch_s
-        return statistics.fmean(timed) if timed else 0.0
-
     def after_epoch(self, epoch: int, now: float) -> None:
         done = epoch + 1
+        per_epoch = self.next_epoch_s()
+        fitting = min(self.planned_epochs,
+                      done + max(0, math.floor((self.deadline - now) / per_epoch)))
+        if fitting > done and fitting != self.epochs:
+            self.cosine.move_end(done * self.steps_per_epoch, fitting * self.steps_per_epoch)
+            self.replanned.append((done, fitting))
+            if self.verbose:
+                print(f"time budget: epochs take {per_epoch:.0f} s on average, so the schedule "
+                      f"now ends after epoch {fitting} instead of {self.epochs}", flush=True)
+            self.epochs = fitting
         if done >= self.epochs:
             self.model.stop_training = True
-            return
-        per_epoch = self.next_epoch_s()
-        if now + (self.epochs - done) * per_epoch <= self.deadline:
-            return
-        fitting = done + max(0, math.floor((self.deadline - now) / per_epoch))
-        if fitting <= done:
-            return  # nothing more fits: the stop check ends the run now
-        self.cosine.end_sooner(done * self.steps_per_epoch, fitting * self.steps_per_epoch)
-        self.replanned.append((done, fitting))
-        if self.verbose:
-            print(f"time budget: epochs take {per_epoch:.0f} s on average, so the schedule now "
-                  f"ends after epoch {fitting} instead of {self.epochs}", flush=True)
-        self.epochs = fitting
 
 
 __all__ = ["BUDGET_FILE", "BudgetPlan", "BudgetSchedule", "BudgetStop", "CosineSegment",
