@@ -6,9 +6,10 @@
 
 Trains ``configs/fer2013_recipe.yaml`` (model ``fer_recipe``) with ferkit's own engine and
 prints: the splits used, the epochs planned to fit the budget on this machine
-(``train.time_budget_minutes``: a short probe times the training step first), the training wall time against the 30-minute budget, and PublicTest
-accuracy / macro-F1 without test-time augmentation, with flip TTA, and with the recipe's own
-TTA (flip + 2-pixel shifts, 10 views), on which the target is judged. ``--ferplus`` trains and
+(``train.time_budget_minutes``: a short probe times the training step first), the training
+wall time against the 30-minute budget, and PublicTest accuracy / macro-F1 without test-time
+augmentation, with flip TTA, and with the recipe's own TTA (flip + 2-pixel shifts, 10
+views), on which the target is judged. ``--ferplus`` trains and
 scores the same recipe on FER+ majority-vote labels instead (the ``ferplus`` source, eight
 classes, FER+'s own Training / PublicTest split of the same images).
 

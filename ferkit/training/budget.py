@@ -2,19 +2,20 @@
 
 A cosine schedule must know its length before the first step, and the length that fits a
 budget depends on the machine: the FER2013 recipe's 28 epochs take 27 minutes on a 2-core
-AMX Xeon and about 35 on a 2-core Zen 4 EPYC, which has no AMX. So before training, a throwaway copy
-of the model trains a few steps and validates a few batches on the run's own data; from those
-times :func:`plan_epochs` picks the most epochs (at most ``train.epochs``) that fit what is
-left of the budget, and the real model is built afresh (same seed, same initial weights) and
-trained for exactly that many, one full schedule. The plan is written to
+AMX Xeon and about 35 on a 2-core Zen 4 EPYC, which has no AMX. So before training, a
+throwaway copy of the model trains a few steps and validates a few batches on the run's own
+data; from those times :func:`plan_epochs` picks the most epochs (at most ``train.epochs``)
+that fit what is left of the budget, and the real model is built afresh (same seed, same
+initial weights) and trained for exactly that many, one full schedule. The plan is written to
 ``RUN_DIR/budget.json``, and a resumed run keeps it, so its schedule does not change midway.
 
 :class:`BudgetSchedule` keeps a cosine run inside the budget when epochs run slower than
 planned (a busy machine): it sets the learning rate itself, step by step, and when the epochs
 left would overrun, ends the cosine sooner (and later again, up to the plan, if the machine
-speeds up), re-based so the rate still reaches 0 at the last epoch. Other schedules get :class:`BudgetStop`, which stops at the end of the last epoch that
-still fits. Both say what they did, and the best checkpoint is kept. Checks are made at epoch
-ends, so a stall in the last epoch can still overrun by that stall.
+speeds up), re-based so the rate still reaches 0 at the last epoch. Other schedules get
+:class:`BudgetStop`, which stops at the end of the last epoch that still fits. Both say what
+they did, and the best checkpoint is kept. Checks are made at epoch ends, so a stall in the
+last epoch can still overrun by that stall.
 """
 from __future__ import annotations
 
@@ -184,7 +185,8 @@ class CosineSegment:
 
     def __call__(self, step: int) -> float:
         if step < self.warmup_steps:
-            return self.initial_rate + (self.start_rate - self.initial_rate) * step / self.warmup_steps
+            rise = (self.start_rate - self.initial_rate) * step / self.warmup_steps
+            return self.initial_rate + rise
         span = max(1, self.end_step - self.start_step)
         done = min(1.0, (step - self.start_step) / span)
         return self.start_rate * 0.5 * (1.0 + math.cos(math.pi * done))

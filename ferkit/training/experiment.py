@@ -131,6 +131,11 @@ def _compiled(config: Config, model: keras.Model, steps: int) -> keras.Model:
                          ferplus_loss_weight=train.ferplus_loss_weight)
 
 
+def _scored_split(samples: Samples) -> str:
+    """The split a finished run is evaluated on: ``test`` where there is one, else ``val``."""
+    return "test" if (samples.frame["split"] == "test").any() else "val"
+
+
 def _batches(samples: Samples, split: str, batch_size: int) -> int:
     return int(np.ceil((samples.frame["split"] == split).sum() / batch_size))
 
@@ -152,10 +157,9 @@ def plan_budget(config: Config, samples: Samples, run_dir: Path, started: float,
                                                 min(PROBE_STEPS, max(1, steps - 3)),
                                                 PROBE_VAL_BATCHES)
     del probe
-    evaluated_on = "test" if (samples.frame["split"] == "test").any() else "val"
     plan = plan_epochs(train.time_budget_minutes * 60, time.perf_counter() - started, step_s,
                        steps, val_batch_s, _batches(samples, "val", train.batch_size),
-                       _batches(samples, evaluated_on, train.batch_size), tracing_s,
+                       _batches(samples, _scored_split(samples), train.batch_size), tracing_s,
                        max_epochs=train.epochs, min_epochs=int(np.floor(train.warmup_epochs)) + 1)
     plan.save(run_dir)
     return plan
@@ -189,7 +193,7 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
                                                                        index=False)
     train = config.train
     strategy = tf.distribute.get_strategy() if strategy is None else strategy
-    budget_stop = []
+    budget_callbacks = []
     with precision_policy(train.mixed_precision), strategy.scope():
         if train.time_budget_minutes is not None:
             if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
@@ -204,15 +208,15 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
         heads = list(model.output.keys())
         train_ds, val_ds, steps = _datasets(config, samples, heads)
         if train.time_budget_minutes is not None:
-            budget_stop = [_budget_callback(train, plan.deadline(start), steps)]
+            budget_callbacks = [_budget_callback(train, plan.deadline(start), steps)]
             if train.schedule == "cosine":  # the callback sets the rate, step by step
                 config = dataclasses.replace(
                     config, train=dataclasses.replace(train, schedule="constant", warmup_epochs=0))
         _compiled(config, model, steps)
         history = fit(model, train_ds, val_ds, run_dir, train.epochs, train.patience, train.verbose,
-                      extra_callbacks=schedule_callbacks(train) + budget_stop,
+                      extra_callbacks=schedule_callbacks(train) + budget_callbacks,
                       resume=train.resume, tensorboard=train.tensorboard)
-        evaluated_on = "test" if (samples.frame["split"] == "test").any() else "val"
+        evaluated_on = _scored_split(samples)
         evaluation = evaluate_model(model, samples.split(evaluated_on), run_dir)
     save_preprocessing(run_dir, config.data.image_size, config.data.channels, samples.classes,
                        samples.aus)
