@@ -120,6 +120,10 @@ class TrainConfig:
     final model use (Polyak averaging; null: off). ``time_budget_minutes`` trains as many
     epochs as fit that many minutes on this machine, at most ``epochs``, measured by a short
     probe before training (:mod:`ferkit.training.budget`; null: exactly ``epochs``).
+    ``validate_last_epochs`` validates in only the last that many epochs (null: every epoch),
+    so the checkpoint and early stopping choose among those; a budgeted run spends the time
+    saved on more epochs. Not with the ``plateau`` schedule, which reads ``val_loss`` every
+    epoch.
     """
 
     epochs: int = 40
@@ -140,6 +144,7 @@ class TrainConfig:
     ferplus_loss_weight: float = 1.0
     ema_momentum: float | None = None
     time_budget_minutes: float | None = None
+    validate_last_epochs: int | None = None
     mixed_precision: bool | Literal["auto"] = False
     jit_compile: bool = True
     deterministic: bool = False
@@ -159,11 +164,26 @@ class TrainConfig:
         if self.time_budget_minutes is not None and not self.time_budget_minutes > 0:
             raise ValueError(f"train.time_budget_minutes must be positive or null, got "
                              f"{self.time_budget_minutes}")
+        if self.validate_last_epochs is not None:
+            self._check_validate_last_epochs()
         if self.ema_momentum is not None and not 0.0 < self.ema_momentum < 1.0:
             raise ValueError(f"train.ema_momentum must be in (0, 1) or null, got {self.ema_momentum}")
         if self.warmup_epochs and self.schedule != "cosine":
             raise ValueError("train.warmup_epochs applies to the 'cosine' schedule only, "
                              f"not {self.schedule!r}")
+
+    def _check_validate_last_epochs(self) -> None:
+        count = self.validate_last_epochs
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"train.validate_last_epochs must be a whole number >= 1 or null, "
+                             f"got {count!r}")
+        if self.schedule == "plateau":
+            raise ValueError("train.validate_last_epochs does not go with the 'plateau' "
+                             "schedule, which needs val_loss every epoch")
+        if self.time_budget_minutes is not None and self.schedule != "cosine":
+            raise ValueError("train.validate_last_epochs with train.time_budget_minutes needs "
+                             "the 'cosine' schedule, whose last epoch is known ahead; with "
+                             f"{self.schedule!r} the budget may stop at any epoch")
 
 
 @dataclasses.dataclass

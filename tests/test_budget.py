@@ -5,6 +5,7 @@ import time
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 
@@ -196,3 +197,91 @@ def test_a_tight_budget_shortens_the_schedule_and_a_resumed_run_keeps_its_plan(t
 def test_a_budget_must_be_positive():
     with pytest.raises(ValueError, match="time_budget_minutes"):
         _recipe(0.0)
+
+
+@pytest.mark.parametrize("validated, fitting", [(None, 6), (2, 9), (20, 6)])
+def test_epochs_that_fit_count_validation_only_where_it_runs(validated, fitting):
+    # 100 s, epochs of 10 s training + 5 s validation
+    from ferkit.training.budget import epochs_that_fit
+    assert epochs_that_fit(100.0, 10.0, 5.0, validated, at_most=50) == fitting
+    assert epochs_that_fit(100.0, 10.0, 5.0, validated, at_most=4) == 4
+    assert epochs_that_fit(-1.0, 10.0, 5.0, validated, at_most=50) == 0
+
+
+def test_a_plan_validating_late_holds_more_epochs_and_old_plans_still_load(tmp_path):
+    kwargs = dict(step_s=0.5, steps_per_epoch=100, val_batch_s=1.0, val_batches=10,
+                  test_batches=10, tracing_s=20.0, max_epochs=100)
+    every = plan_epochs(1800.0, 60.0, **kwargs)
+    late = plan_epochs(1800.0, 60.0, **kwargs, validated_epochs=3)
+    assert late.epochs > every.epochs
+    assert late.validation_s == pytest.approx(10 * EPOCH_MARGIN) and late.validated_epochs == 3
+    spent = 60.0 + 20.0 + late.final_eval_s
+    training = late.epoch_s - late.validation_s
+    assert spent + late.epochs * training + 3 * late.validation_s <= 1800.0
+    assert spent + (late.epochs + 1) * training + 3 * late.validation_s > 1800.0
+    assert "in the last 3 only" in late.describe() and "only" not in every.describe()
+    # budget.json written before validated_epochs existed
+    old = {k: v for k, v in dataclasses.asdict(every).items()
+           if k not in ("validation_s", "validated_epochs")}
+    (tmp_path / BUDGET_FILE).write_text(json.dumps(old))
+    assert BudgetPlan.load(tmp_path).validated_epochs is None
+
+
+class _Validation:
+    def __init__(self):
+        self.seconds: dict[int, float] = {}
+
+
+def test_validating_late_follows_the_plan_and_counts_its_passes_apart():
+    # 10 epochs planned in 620 s: 55 s of training each, and a 20 s validation pass. Every
+    # epoch validated (75 s) would fit only 8; validating the last 2 fits all 10.
+    schedule = _schedule(validated_epochs=2, validation_s=20.0)
+    schedule.validation = _Validation()
+    assert [schedule.validates(e) for e in range(10)] == [False] * 8 + [True] * 2
+    clock = [0.0]
+    schedule.set_model(_FakeModel())
+    for epoch in range(10):
+        schedule.on_epoch_begin(epoch)
+        clock[0] += 55.0
+        if schedule.validates(epoch):
+            schedule.validation.seconds[epoch] = 20.0
+            clock[0] += 20.0
+        schedule.epoch_s.append(55.0)  # what on_epoch_end records: training only
+        schedule.after_epoch(epoch, clock[0])
+        if schedule.model.stop_training:
+            break
+    assert epoch + 1 == schedule.epochs == 10 and not schedule.replanned
+    assert clock[0] <= 620.0 and sorted(schedule.validation.seconds) == [8, 9]
+    assert schedule.next_epoch_s() == pytest.approx(75.0)
+    # when the plan shrinks, the validated epochs move with its end
+    slow = _schedule(validated_epochs=2, validation_s=20.0)
+    slow.validation = _Validation()
+    assert _run_epochs(slow, [80.0] * 10, [0.0]) == slow.epochs < 10
+    assert slow.validates(slow.epochs - 1) and slow.validates(slow.epochs - 2)
+    assert not slow.validates(slow.epochs - 3)
+
+
+def test_a_run_validating_late_checkpoints_among_the_last_epochs(tmp_path):
+    for budget, name in [(None, "plain"), (60.0, "budget")]:
+        result = run_experiment(_recipe(budget, epochs=4, validate_last_epochs=2), tmp_path / name)
+        log = pd.read_csv(tmp_path / name / "training_log.csv")
+        assert log["val_loss"].isna().tolist() == [True, True, False, False]
+        info = json.loads((tmp_path / name / "run.json").read_text())
+        assert sorted(info["validated_epochs"]) == ["3", "4"]
+        assert all(seconds >= 0 for seconds in info["validated_epochs"].values())
+        saved = json.loads((tmp_path / name / "history.json").read_text())
+        assert saved["val_loss"][:2] == [None, None] and saved["val_loss"][2] > 0
+        assert (tmp_path / name / "model.keras").is_file()
+        assert 0.0 <= result.evaluation.summary["emotion_accuracy"] <= 1.0
+    assert BudgetPlan.load(tmp_path / "budget").validated_epochs == 2
+
+
+@pytest.mark.parametrize("train, message", [
+    ({"validate_last_epochs": 0}, "whole number"),
+    ({"validate_last_epochs": 1.5}, "validate_last_epochs"),
+    ({"validate_last_epochs": 2, "schedule": "plateau", "warmup_epochs": 0}, "plateau"),
+    ({"validate_last_epochs": 2, "schedule": "step", "warmup_epochs": 0}, "cosine"),
+])
+def test_validate_last_epochs_is_checked(train, message):
+    with pytest.raises(ValueError, match=message):
+        _recipe(1.0, **train)

@@ -50,12 +50,18 @@ class BudgetPlan:
     spent_s: float
     epochs: int
     max_epochs: int
+    #: Seconds of one validation pass (within ``epoch_s``).
+    validation_s: float = 0.0
+    #: Validation in only the last this many epochs (``train.validate_last_epochs``).
+    validated_epochs: int | None = None
 
     def describe(self) -> str:
         fits = "" if self.epochs < self.max_epochs else f" (all of train.epochs={self.max_epochs})"
         epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        validated = (f" (validation, {self.validation_s:.2g} s, in the last "
+                     f"{self.validated_epochs} only)" if self.validated_epochs else "")
         return (f"time budget {self.budget_s / 60:.1f} min: {self.step_s:.3f} s per training "
-                f"step, about {self.epoch_s:.3g} s per epoch with validation, "
+                f"step, about {self.epoch_s:.3g} s per epoch with validation{validated}, "
                 f"{self.spent_s:.0f} s spent before training, "
                 f"{self.tracing_s + self.final_eval_s:.0f} s kept for tracing and the final "
                 f"evaluation -> {epochs}{fits}")
@@ -114,20 +120,39 @@ def time_steps(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset,
     return step_s, (end - traced) / batches, max(0.0, first_train_s) + first_val_s
 
 
+def epochs_that_fit(seconds: float, train_s: float, validation_s: float,
+                    validated_epochs: int | None, at_most: int) -> int:
+    """How many more epochs (up to ``at_most``) fit ``seconds``, each ``train_s`` of
+    training plus ``validation_s`` of validation, validated every epoch, or only in the last
+    ``validated_epochs`` of them."""
+    fitting = 0
+    while fitting < at_most:
+        more = fitting + 1
+        validated = more if validated_epochs is None else min(validated_epochs, more)
+        if more * train_s + validated * validation_s > seconds:
+            break
+        fitting = more
+    return fitting
+
+
 def plan_epochs(budget_s: float, spent_s: float, step_s: float, steps_per_epoch: int,
                 val_batch_s: float, val_batches: int, test_batches: int, tracing_s: float,
-                max_epochs: int, min_epochs: int = 1) -> BudgetPlan:
+                max_epochs: int, min_epochs: int = 1,
+                validated_epochs: int | None = None) -> BudgetPlan:
     """The most whole epochs (``min_epochs`` to ``max_epochs``) that fit ``budget_s`` after
     ``spent_s`` already spent, ``tracing_s`` of one-off tracing and the final evaluation on
-    ``test_batches``."""
-    epoch_s = (steps_per_epoch * step_s + val_batches * val_batch_s) * EPOCH_MARGIN
+    ``test_batches``; validating every epoch, or only the last ``validated_epochs``."""
+    train_s = steps_per_epoch * step_s * EPOCH_MARGIN
+    validation_s = val_batches * val_batch_s * EPOCH_MARGIN
     final_eval_s = test_batches * val_batch_s * EPOCH_MARGIN + REPORT_S
     left = budget_s - spent_s - tracing_s - final_eval_s
-    fitting = math.floor(left / epoch_s) if epoch_s > 0 else max_epochs
+    fitting = epochs_that_fit(left, train_s, validation_s, validated_epochs, max_epochs)
     epochs = int(min(max_epochs, max(min_epochs, fitting)))
     return BudgetPlan(budget_s=budget_s, step_s=step_s, val_batch_s=val_batch_s,
-                      epoch_s=epoch_s, tracing_s=tracing_s, final_eval_s=final_eval_s,
-                      spent_s=spent_s, epochs=epochs, max_epochs=max_epochs)
+                      epoch_s=train_s + validation_s, tracing_s=tracing_s,
+                      final_eval_s=final_eval_s, spent_s=spent_s, epochs=epochs,
+                      max_epochs=max_epochs, validation_s=validation_s,
+                      validated_epochs=validated_epochs)
 
 
 class BudgetStop(keras.callbacks.Callback):
@@ -145,6 +170,8 @@ class BudgetStop(keras.callbacks.Callback):
         self.verbose = verbose
         self.epoch_s: list[float] = []
         self.stopped_epoch: int | None = None
+        #: A ``ValidateWhen`` before this callback, whose passes are timed apart from training.
+        self.validation = None
         self._epoch_start = 0.0
 
     def next_epoch_s(self) -> float:
@@ -155,7 +182,8 @@ class BudgetStop(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
-        self.epoch_s.append(now - self._epoch_start)
+        validating = self.validation.seconds.get(epoch, 0.0) if self.validation else 0.0
+        self.epoch_s.append(now - self._epoch_start - validating)
         self.after_epoch(epoch, now)
         expected = self.next_epoch_s()
         if now + expected > self.deadline and not self.model.stop_training:
@@ -209,11 +237,19 @@ class BudgetSchedule(BudgetStop):
     jumps, and the run ends annealed instead of being cut off midway. The stop check uses the
     same mean, so a run stops early only when not even one more epoch fits. Needs an
     optimiser whose learning rate is a plain variable (not a ``LearningRateSchedule``).
+
+    With ``validated_epochs`` only the last that many epochs of the current plan validate
+    (:meth:`validates` is the ``due`` of the run's ``ValidateWhen``, set as ``validation``);
+    the projection then counts a validation pass (the mean of those timed so far, else
+    ``validation_s``, the probe's estimate) for those epochs only.
     """
 
     def __init__(self, deadline: float, rate: float, warmup_epochs: float, epochs: int,
-                 steps_per_epoch: int, verbose: bool = True):
+                 steps_per_epoch: int, verbose: bool = True,
+                 validated_epochs: int | None = None, validation_s: float = 0.0):
         super().__init__(deadline, verbose)
+        self.validated_epochs = validated_epochs
+        self.validation_s = validation_s
         self.steps_per_epoch = steps_per_epoch
         self.planned_epochs = self.epochs = epochs
         self.cosine = CosineSegment(rate, int(round(warmup_epochs * steps_per_epoch)),
@@ -221,10 +257,28 @@ class BudgetSchedule(BudgetStop):
         self.replanned: list[tuple[int, int]] = []  # (after epoch, new epoch count)
         self._epoch = 0
 
-    def next_epoch_s(self) -> float:
-        """The mean epoch so far, for both the re-plan and the stop check, so they agree."""
+    def validates(self, epoch: int) -> bool:
+        """Whether ``epoch`` (0-based) validates: all do, unless ``validated_epochs`` keeps
+        validation to the last epochs of the plan as it stands."""
+        return self.validated_epochs is None or epoch + 1 > self.epochs - self.validated_epochs
+
+    def train_epoch_s(self) -> float:
+        """The mean epoch so far (its validation pass left out where one is timed apart)."""
         timed = self.epoch_s[1:] or self.epoch_s
         return statistics.fmean(timed) if timed else 0.0
+
+    def validation_pass_s(self) -> float:
+        """Seconds of a validation pass timed apart from the epoch: the mean so far, else the
+        probe's estimate; 0 when validation runs inside every epoch."""
+        if self.validated_epochs is None:
+            return 0.0
+        passes = list(self.validation.seconds.values()) if self.validation else []
+        timed = passes[1:] or passes  # the first pass traces the model: left out once there are others
+        return statistics.fmean(timed) if timed else self.validation_s
+
+    def next_epoch_s(self) -> float:
+        """The next epoch as the re-plan projects it, for the stop check, so they agree."""
+        return self.train_epoch_s() + self.validation_pass_s()
 
     def on_epoch_begin(self, epoch, logs=None):
         super().on_epoch_begin(epoch, logs)
@@ -235,9 +289,10 @@ class BudgetSchedule(BudgetStop):
 
     def after_epoch(self, epoch: int, now: float) -> None:
         done = epoch + 1
-        per_epoch = self.next_epoch_s()
-        fitting = min(self.planned_epochs,
-                      done + max(0, math.floor((self.deadline - now) / per_epoch)))
+        per_epoch = self.train_epoch_s()
+        fitting = done + epochs_that_fit(self.deadline - now, per_epoch, self.validation_pass_s(),
+                                         self.validated_epochs,
+                                         max(0, self.planned_epochs - done))
         if fitting > done and fitting != self.epochs:
             self.cosine.move_end(done * self.steps_per_epoch, fitting * self.steps_per_epoch)
             self.replanned.append((done, fitting))
@@ -250,4 +305,4 @@ class BudgetSchedule(BudgetStop):
 
 
 __all__ = ["BUDGET_FILE", "BudgetPlan", "BudgetSchedule", "BudgetStop", "CosineSegment",
-           "plan_epochs", "time_steps"]
+           "epochs_that_fit", "plan_epochs", "time_steps"]

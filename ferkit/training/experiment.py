@@ -34,7 +34,7 @@ from ferkit.training.budget import (BudgetPlan, BudgetSchedule, BudgetStop, plan
                                     time_steps)
 from ferkit.training.compile import compile_model
 from ferkit.training.distribute import make_strategy, worker_role
-from ferkit.training.fit import BACKUP_DIR, BEST_MODEL, fit
+from ferkit.training.fit import BACKUP_DIR, BEST_MODEL, ValidateWhen, fit, last_epochs
 from ferkit.training.optim import make_optimizer, schedule_callbacks
 from ferkit.training.precision import precision_policy
 
@@ -160,16 +160,32 @@ def plan_budget(config: Config, samples: Samples, run_dir: Path, started: float,
     plan = plan_epochs(train.time_budget_minutes * 60, time.perf_counter() - started, step_s,
                        steps, val_batch_s, _batches(samples, "val", train.batch_size),
                        _batches(samples, _scored_split(samples), train.batch_size), tracing_s,
-                       max_epochs=train.epochs, min_epochs=int(np.floor(train.warmup_epochs)) + 1)
+                       max_epochs=train.epochs, min_epochs=int(np.floor(train.warmup_epochs)) + 1,
+                       validated_epochs=train.validate_last_epochs)
     plan.save(run_dir)
     return plan
 
 
-def _budget_callback(train, deadline: float, steps: int) -> BudgetStop:
+def _budget_callback(train, plan: BudgetPlan, deadline: float, steps: int) -> BudgetStop:
     if train.schedule == "cosine":
         return BudgetSchedule(deadline, train.learning_rate, train.warmup_epochs, train.epochs,
-                              steps)
+                              steps, validated_epochs=train.validate_last_epochs,
+                              validation_s=plan.validation_s)
     return BudgetStop(deadline)
+
+
+def _validator(train, val_ds: tf.data.Dataset,
+               budget: BudgetStop | None) -> ValidateWhen | None:
+    """The ``ValidateWhen`` of ``train.validate_last_epochs`` (None: validate every epoch);
+    under a budget the last epochs are those of its plan as it stands, and it times the
+    passes."""
+    if train.validate_last_epochs is None:
+        return None
+    if isinstance(budget, BudgetSchedule):
+        validator = ValidateWhen(val_ds, budget.validates)
+        budget.validation = validator
+        return validator
+    return ValidateWhen(val_ds, last_epochs(train.validate_last_epochs, train.epochs))
 
 
 def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
@@ -208,14 +224,15 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
         heads = list(model.output.keys())
         train_ds, val_ds, steps = _datasets(config, samples, heads)
         if train.time_budget_minutes is not None:
-            budget_callbacks = [_budget_callback(train, plan.deadline(start), steps)]
+            budget_callbacks = [_budget_callback(train, plan, plan.deadline(start), steps)]
             if train.schedule == "cosine":  # the callback sets the rate, step by step
-                config = dataclasses.replace(
-                    config, train=dataclasses.replace(train, schedule="constant", warmup_epochs=0))
+                config = dataclasses.replace(config, train=dataclasses.replace(
+                    train, schedule="constant", warmup_epochs=0, time_budget_minutes=None))
+        validator = _validator(train, val_ds, budget_callbacks[0] if budget_callbacks else None)
         _compiled(config, model, steps)
         history = fit(model, train_ds, val_ds, run_dir, train.epochs, train.patience, train.verbose,
                       extra_callbacks=schedule_callbacks(train) + budget_callbacks,
-                      resume=train.resume, tensorboard=train.tensorboard)
+                      resume=train.resume, tensorboard=train.tensorboard, validator=validator)
         evaluated_on = _scored_split(samples)
         evaluation = evaluate_model(model, samples.split(evaluated_on), run_dir)
     save_preprocessing(run_dir, config.data.image_size, config.data.channels, samples.classes,
@@ -229,7 +246,10 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
          "classes": list(samples.classes), "aus": list(samples.aus),
          "image_size": list(config.data.image_size), "channels": config.data.channels,
          "model": model.name, "parameters": int(model.count_params()),
-         "best_model": BEST_MODEL, "replicas": int(strategy.num_replicas_in_sync)}, indent=1))
+         "best_model": BEST_MODEL, "replicas": int(strategy.num_replicas_in_sync),
+         "validated_epochs": (None if validator is None else  # 1-based, with seconds each
+                              {str(e + 1): round(s, 2) for e, s in validator.seconds.items()})},
+        indent=1))
     return RunResult(run_dir, model, samples, history, evaluation, seconds, evaluated_on)
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
+import time
+import warnings
 from pathlib import Path
+from typing import Callable
 
 import keras
 import pandas as pd
@@ -68,6 +72,36 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         os.replace(partial_metadata, self._training_metadata_path)
 
 
+class ValidateWhen(keras.callbacks.Callback):
+    """Validate at the end of only the epochs ``due(epoch)`` names (0-based), instead of
+    every epoch as ``fit(validation_data=...)`` does.
+
+    The ``val_*`` results join the epoch's logs, so the callbacks after this one (the
+    checkpoint, early stopping, the CSV log, the progress line) see them as usual; epochs
+    not validated have no ``val_*`` values. ``seconds`` maps each validated epoch to the
+    seconds its pass took (the time budget counts them apart from training).
+    """
+
+    def __init__(self, data: tf.data.Dataset, due: Callable[[int], bool]):
+        super().__init__()
+        self.data = data
+        self.due = due
+        self.seconds: dict[int, float] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or not self.due(epoch):
+            return
+        start = time.perf_counter()
+        results = self.model.evaluate(self.data, verbose=0, return_dict=True)
+        self.seconds[epoch] = time.perf_counter() - start
+        logs.update({f"val_{name}": value for name, value in results.items()})
+
+
+def last_epochs(count: int, epochs: int) -> Callable[[int], bool]:
+    """``due`` for :class:`ValidateWhen`: the last ``count`` of ``epochs`` epochs."""
+    return lambda epoch: epoch + 1 > epochs - count
+
+
 def default_verbose() -> int:
     """Progress bars on a terminal, one line per epoch in logs and CI."""
     return 1 if sys.stdout.isatty() and not os.environ.get("CI") else 2
@@ -79,6 +113,11 @@ def logged_history(run_dir: str | Path) -> dict[str, list[float]]:
     log = pd.read_csv(Path(run_dir) / TRAINING_LOG)
     log = log.drop_duplicates("epoch", keep="last").sort_values("epoch")
     return {k: [float(v) for v in log[k]] for k in log.columns if k != "epoch"}
+
+
+def _json_safe(history: dict[str, list[float]]) -> dict[str, list[float | None]]:
+    """The history with null for epochs without a value (not validated), as JSON has no NaN."""
+    return {k: [None if math.isnan(v) else v for v in values] for k, values in history.items()}
 
 
 def _best_so_far(run_dir: Path, monitor: str) -> float | None:
@@ -100,7 +139,8 @@ def averaging_callbacks(model: keras.Model) -> list[EMASwap]:
 def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_dir: str | Path,
         epochs: int = 40, patience: int = 8, verbose: int | str = "auto",
         extra_callbacks: list | None = None, resume: bool = True,
-        tensorboard: bool = False) -> dict[str, list[float]]:
+        tensorboard: bool = False,
+        validator: ValidateWhen | None = None) -> dict[str, list[float]]:
     """Train a compiled model; keep the best weights by ``val_loss`` in ``run_dir/model.keras``.
 
     Writes ``history.json``, ``training_log.csv`` and ``plots/history.png``; early stopping
@@ -111,6 +151,10 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_di
 
     When the optimiser keeps a moving average of the weights (``use_ema``), validation, the
     checkpoint, early stopping and the returned model all use the averaged weights.
+
+    ``validator`` (a :class:`ValidateWhen` on ``val``) validates only in the epochs it names,
+    which saves a validation pass in each of the others; the checkpoint and early stopping
+    then choose among the validated epochs only.
     """
     run_dir = Path(run_dir)
     (run_dir / "plots").mkdir(parents=True, exist_ok=True)
@@ -118,6 +162,8 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_di
     # swapping must come first, so the callbacks after it see the averaged weights
     callbacks = averaging_callbacks(model)
     ema_swap = callbacks[0] if callbacks else None
+    # validating in a callback must come before everything that reads val_loss
+    callbacks += [validator] if validator is not None else []
     callbacks += [
         keras.callbacks.ModelCheckpoint(run_dir / BEST_MODEL, monitor="val_loss",
                                         save_best_only=True, initial_value_threshold=best),
@@ -130,9 +176,13 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_di
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
     verbose = default_verbose() if verbose == "auto" else int(verbose)
-    model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=verbose,
-              shuffle=False)  # the dataset shuffles itself
+    with warnings.catch_warnings():
+        if validator is not None:  # epochs left unvalidated have no val_loss, by design
+            warnings.filterwarnings("ignore", message=".*val_loss.*")
+        model.fit(train, validation_data=None if validator is not None else val, epochs=epochs,
+                  callbacks=callbacks, verbose=verbose,
+                  shuffle=False)  # the dataset shuffles itself
     record = logged_history(run_dir)
-    (run_dir / "history.json").write_text(json.dumps(record, indent=1))
+    (run_dir / "history.json").write_text(json.dumps(_json_safe(record), indent=1))
     plot_history(record, run_dir / "plots" / "history.png")
     return record
