@@ -285,3 +285,16 @@ def test_a_run_validating_late_checkpoints_among_the_last_epochs(tmp_path):
 def test_validate_last_epochs_is_checked(train, message):
     with pytest.raises(ValueError, match=message):
         _recipe(1.0, **train)
+
+
+def test_the_best_checkpoint_passes_over_epochs_without_validation(tmp_path):
+    from ferkit.training.fit import BestCheckpoint
+    model, _ = _tiny()
+    checkpoint = BestCheckpoint(tmp_path / "best.keras", initial_value_threshold=1.0)
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_end(0, {"loss": 0.5})  # not validated: Keras' own would save here
+    assert not (tmp_path / "best.keras").exists()
+    checkpoint.on_epoch_end(1, {"loss": 0.5, "val_loss": 2.0})  # not better than the threshold
+    assert not (tmp_path / "best.keras").exists()
+    checkpoint.on_epoch_end(2, {"loss": 0.5, "val_loss": 0.9})
+    assert (tmp_path / "best.keras").is_file() and checkpoint.best == 0.9

@@ -97,6 +97,19 @@ class ValidateWhen(keras.callbacks.Callback):
         logs.update({f"val_{name}": value for name, value in results.items()})
 
 
+class BestCheckpoint(keras.callbacks.ModelCheckpoint):
+    """``ModelCheckpoint(save_best_only=True)`` that passes over epochs without the monitored
+    value (epochs not validated), which Keras would save regardless: on a resumed run that
+    would replace the best checkpoint by an epoch nobody scored."""
+
+    def __init__(self, filepath, monitor: str = "val_loss", **kwargs):
+        super().__init__(filepath, monitor=monitor, save_best_only=True, **kwargs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and logs.get(self.monitor) is not None:
+            super().on_epoch_end(epoch, logs)
+
+
 def last_epochs(count: int, epochs: int) -> Callable[[int], bool]:
     """``due`` for :class:`ValidateWhen`: the last ``count`` of ``epochs`` epochs."""
     return lambda epoch: epoch + 1 > epochs - count
@@ -165,8 +178,7 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_di
     # validating in a callback must come before everything that reads val_loss
     callbacks += [validator] if validator is not None else []
     callbacks += [
-        keras.callbacks.ModelCheckpoint(run_dir / BEST_MODEL, monitor="val_loss",
-                                        save_best_only=True, initial_value_threshold=best),
+        BestCheckpoint(run_dir / BEST_MODEL, monitor="val_loss", initial_value_threshold=best),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
         keras.callbacks.CSVLogger(str(run_dir / TRAINING_LOG), append=resume and best is not None),
         *(extra_callbacks or []),
