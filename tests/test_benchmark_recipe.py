@@ -29,7 +29,7 @@ def test_recipe_smoke_run_prints_and_saves_every_figure(tmp_path):
     for key in ("accuracy", "accuracy_flip_tta", "macro_f1", "macro_f1_flip_tta",
                 "accuracy_recipe_tta", "macro_f1_recipe_tta"):
         assert 0.0 <= results[key] <= 1.0, (key, results[key])
-    for needle in ("training (+ per-epoch validation)", "accuracy, flip TTA",
+    for needle in ("training (+ validation in ", "accuracy, flip TTA",
                    "accuracy, recipe TTA (flip + shift 2 px)", "budget"):
         assert needle in printed, printed
     # the saved model reloads for scoring elsewhere (ferkit evaluate)

@@ -66,12 +66,14 @@ def run(config: Config, run_dir: Path) -> dict:
     recipe_tta = evaluate_model(result.model, samples.split(scored_on),
                                 run_dir / "evaluation_recipe_tta", **RECIPE_TTA)
     plain = result.evaluation.summary
+    run_info = json.loads((run_dir / "run.json").read_text())
     return {
         "config": config.name, "model": config.model.name, "dataset": config.data.source,
         "data": str(config.data.path), "parameters": int(result.model.count_params()),
         "split_sizes": split_sizes(samples), "scored_on": scored_on,
         "epochs_run": len(result.history.get("loss", [])),
-        "epochs_planned": int(json.loads((run_dir / "run.json").read_text())["epochs_planned"]),
+        "epochs_planned": int(run_info["epochs_planned"]),
+        "validated_epochs": sorted(int(e) for e in run_info.get("validated_epochs") or {}),
         "time_budget_minutes": config.train.time_budget_minutes,
         "load_seconds": round(loaded - start, 1),
         "training_seconds": round(trained - loaded, 1),
@@ -82,6 +84,13 @@ def run(config: Config, run_dir: Path) -> dict:
         "macro_f1_recipe_tta": recipe_tta.summary["emotion_macro_f1"],
         "measured": time.strftime("%Y-%m-%d %H:%M"),
     }
+
+
+def _validated(results: dict) -> str:
+    epochs = results.get("validated_epochs")
+    if not epochs:
+        return "every epoch"
+    return f"epoch{'s' if len(epochs) > 1 else ''} " + ", ".join(map(str, epochs))
 
 
 def report(results: dict, target: float | None) -> str:
@@ -96,7 +105,7 @@ def report(results: dict, target: float | None) -> str:
             f" (the most that fit {results['time_budget_minutes']:g} minutes on this machine, "
             "at most train.epochs)" if results["time_budget_minutes"] else "")),
         ("data loading", f"{results['load_seconds']:.0f} s"),
-        ("training (+ per-epoch validation)",
+        (f"training (+ validation in {_validated(results)})",
          f"{minutes:.1f} min ({'within' if minutes <= BUDGET_MINUTES else 'OVER'} the "
          f"{BUDGET_MINUTES:.0f}-minute budget)"),
         ("accuracy", f"{results['accuracy']:.4f}"),
