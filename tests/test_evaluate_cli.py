@@ -115,6 +115,29 @@ def test_tta_shift_rejects_a_non_pixel_count(fer_run, fer_data, capsys):
     assert "--tta-shift needs a whole number of pixels" in capsys.readouterr().err
 
 
+def test_tta_zoom_adds_the_enlarged_views(fer_run, fer_data, tmp_path, capsys):
+    assert main(["evaluate", str(fer_run), "--data", str(fer_data / "fer2013.csv.gz"), "--tta",
+                 "--tta-shift", "2", "--tta-zoom", "1.08", "1.16"]) == 0
+    assert "flip + shift 2 px + zoom 1.08/1.16 TTA" in capsys.readouterr().out
+    out = fer_run / "evaluate_fer2013_PublicTest_tta_shift2_zoom1.08-1.16"
+    info = json.loads((out / "evaluation.json").read_text())
+    assert info["shift_tta"] == 2 and info["zoom_tta"] == [1.08, 1.16]
+    ten_views = tmp_path / "ten"
+    assert main(["evaluate", str(fer_run), "--data", str(fer_data), "--tta", "--tta-shift", "2",
+                 "--out", str(ten_views)]) == 0
+    columns = [c for c in pd.read_csv(out / "predictions.csv").columns if c.startswith("p_")]
+    zoomed = pd.read_csv(out / "predictions.csv")[columns].to_numpy()
+    shifted = pd.read_csv(ten_views / "predictions.csv")[columns].to_numpy()
+    assert zoomed.shape == shifted.shape and not np.allclose(zoomed, shifted, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["1", "0.9", "x", "inf"])
+def test_tta_zoom_rejects_a_factor_that_does_not_enlarge(fer_run, fer_data, capsys, bad):
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(fer_run), "--data", str(fer_data), "--tta-zoom", bad])
+    assert "--tta-zoom needs enlargement factors > 1" in capsys.readouterr().err
+
+
 def test_class_order_is_matched_by_name():
     frame = pd.DataFrame({"label": [0, 1, 2, 2]})
     samples = Samples(frame, ("c", "a", "b"), images=np.zeros((4, 2, 2), "uint8"))

@@ -1,11 +1,11 @@
-"""Test-time augmentation (flips and shifts) in ferkit.evaluation.evaluate."""
+"""Test-time augmentation (flips, shifts and zooms) in ferkit.evaluation.evaluate."""
 import keras
 import numpy as np
 import pytest
 import pandas as pd
 
 from ferkit.data.samples import Samples
-from ferkit.evaluation.evaluate import evaluate_model, predict, tta_views
+from ferkit.evaluation.evaluate import check_zoom_tta, evaluate_model, predict, tta_views
 
 
 def _left_right_model():
@@ -93,3 +93,62 @@ def test_shift_and_flip_tta_average_all_ten_views():
 def test_shift_tta_must_be_whole_pixels(bad):
     with pytest.raises(ValueError, match="shift_tta must be a whole number of pixels"):
         tta_views(shift=bad)
+
+
+def test_zoom_view_enlarges_the_centre_of_the_image():
+    # a ramp along the width: bilinear resizing (half-pixel centres) keeps it a ramp, so the
+    # enlarged centre reads pixel j of the view at (j + offset + 0.5) / factor - 0.5
+    width, factor = 8, 2.0
+    ramp = np.tile(np.arange(width, dtype="float32"), (2, 6, 1))[..., None]  # (2, 6, 8, 1)
+    (_, enlarged) = tta_views(zoom=(factor,))
+    view = np.asarray(enlarged(ramp))
+    assert view.shape == ramp.shape
+    offset = (round(factor * width) - width) // 2
+    want = (np.arange(width) + offset + 0.5) / factor - 0.5
+    np.testing.assert_allclose(view[0, 3, :, 0], want, atol=1e-5)
+    assert np.isclose(view[0, 3].mean(), ramp[0, 3].mean())  # the centre stays the centre
+    # a flat image is a flat image at any size
+    flat = np.full((1, 48, 48, 1), 0.25, "float32")
+    np.testing.assert_allclose(np.asarray(tta_views(zoom=(1.08,))[1](flat)), 0.25, atol=1e-6)
+
+
+def test_views_come_in_order_identity_shifts_zooms_then_mirrors():
+    x = np.random.default_rng(2).random((2, 48, 48, 1)).astype("float32")
+    views = tta_views(flip=True, shift=2, zoom=(1.08, 1.16))
+    assert len(views) == 14 and len(tta_views(shift=2, zoom=(1.08, 1.16))) == 7
+    unflipped = tta_views(shift=2, zoom=(1.08, 1.16))
+    for i in range(7):
+        np.testing.assert_array_equal(np.asarray(views[7 + i](x)),
+                                      np.asarray(unflipped[i](x))[:, :, ::-1])
+    np.testing.assert_array_equal(np.asarray(views[0](x)), x)
+    assert not np.allclose(np.asarray(views[5](x)), np.asarray(views[6](x)))  # 1.08 vs 1.16
+
+
+def test_zoom_tta_averages_the_enlarged_views_too():
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, size=(4, 8, 8), dtype=np.uint8)
+    samples = _samples(images, [0, 1, 0, 1])
+    inputs = keras.Input((8, 8, 1))
+    logits = keras.layers.Dense(2)(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, {"emotion": keras.layers.Softmax()(logits)})
+    zoomed = predict(model, samples, batch_size=3, zoom_tta=(1.5,))["emotion"]
+    x = images[..., None].astype("float32") / 255.0
+    # enlarged 1.5 times: 12 x 12, of which the centre 8 x 8 (rows and columns 2..9)
+    big = np.asarray(keras.ops.image.resize(x, (12, 12), interpolation="bilinear"))
+    views = [x, big[:, 2:10, 2:10]]
+    expected = np.mean([np.asarray(model(view)["emotion"]) for view in views], axis=0)
+    np.testing.assert_allclose(zoomed, expected, atol=1e-5)
+    plain = predict(model, samples, batch_size=3)["emotion"]
+    assert not np.allclose(zoomed, plain, atol=1e-4)
+
+
+@pytest.mark.parametrize("bad", [(1.0,), (0.9,), (1.1, 1.0), ("1.1",), (True,), (float("nan"),)])
+def test_zoom_tta_factors_must_enlarge(bad):
+    with pytest.raises(ValueError, match="zoom_tta factors must be numbers > 1"):
+        check_zoom_tta(bad)
+
+
+@pytest.mark.parametrize("bad", [1.08, "1.08"])
+def test_zoom_tta_must_be_a_list(bad):
+    with pytest.raises(ValueError, match="zoom_tta must be a list of enlargement factors"):
+        tta_views(zoom=bad)
