@@ -27,17 +27,22 @@ def test_recipe_smoke_run_prints_and_saves_every_figure(tmp_path):
     sizes = results["split_sizes"]
     assert sizes["train"] > 0 and sizes[results["scored_on"]] > 0
     for key in ("accuracy", "accuracy_flip_tta", "macro_f1", "macro_f1_flip_tta",
+                "accuracy_shift_tta", "macro_f1_shift_tta",
                 "accuracy_recipe_tta", "macro_f1_recipe_tta"):
         assert 0.0 <= results[key] <= 1.0, (key, results[key])
     for needle in ("training (+ validation in ", "accuracy, flip TTA",
-                   "accuracy, recipe TTA (flip + shift 2 px)", "budget"):
+                   "accuracy, flip + shift 2 px TTA (10 views)",
+                   "accuracy, recipe TTA (flip + shift 2 px + zoom 1.08/1.16 TTA, 14 views)",
+                   "budget"):
         assert needle in printed, printed
     # the saved model reloads for scoring elsewhere (ferkit evaluate)
     model = keras.models.load_model(out / "model.keras", compile=False)
     assert model.get_layer("stem_fold").block == 2
     assert set(model.output) == {"emotion", "ferplus"}  # the FER+ votes as a second head
     assert (out / "evaluation_flip_tta" / "metrics.json").is_file()
+    assert (out / "evaluation_shift_tta" / "metrics.json").is_file()
     assert (out / "evaluation_recipe_tta" / "metrics.json").is_file()
+    assert results["recipe_tta"] == "flip + shift 2 px + zoom 1.08/1.16 TTA"
     assert (out / "results.md").read_text().startswith("| figure | value |")
 
 
