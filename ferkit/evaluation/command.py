@@ -210,8 +210,8 @@ def evaluate_run(run_dir: str | Path, data: str | Path, source: str | None = Non
     (out / "evaluation.json").write_text(json.dumps({
         "run": str(run_dir), "data": str(data), "source": config.data.source,
         "split": split, "images": len(samples), "flip_tta": flip_tta,
-        "shift_tta": shift_tta, "zoom_tta": list(zoom_tta), "classes": list(preprocessing.classes), **evaluation.summary},
-        indent=1))
+        "shift_tta": shift_tta, "zoom_tta": list(zoom_tta), "classes": list(preprocessing.classes),
+        **evaluation.summary}, indent=1))
     return RunEvaluation(evaluation, out, split, len(samples), flip_tta, shift_tta, zoom_tta)
 
 
