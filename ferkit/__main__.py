@@ -1,0 +1,6 @@
+"""``python -m ferkit`` runs the ``ferkit`` command."""
+import sys
+
+from ferkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,16 @@
+"""``ferkit models``: list registered models and presets."""
+from __future__ import annotations
+
+from pathlib import Path
+
+def run(args) -> int:
+    from ferkit import models
+
+    for name, description in models.describe().items():
+        print(f"{name:24s} {description}")
+    return 0
+
+
+def register(commands) -> None:
+    listing = commands.add_parser("models", help="list registered models and presets")
+    listing.set_defaults(run=run)
