@@ -17,7 +17,7 @@ The loop a fairness audit follows, on data whose bias is known by construction:
 5. Compare before and after: table, disparity (max - min) and bar plots.
 
     python examples/fairness_mitigation.py                       # 10-13 min on 2 busy cores
-    python examples/fairness_mitigation.py --difficulty 0.4 --dark-share 0.12   # docs/fairness.md
+    python examples/fairness_mitigation.py --difficulty 0.4 --dark-share 0.12   # docs/guide/fairness.md
     python examples/fairness_mitigation.py --strategy both --epochs 25
     python examples/fairness_mitigation.py --fast                # tiny smoke run (tests)
 

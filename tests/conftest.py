@@ -5,7 +5,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # oneDNN's multi-threaded AVX-512 kernels abort ("corrupted double-linked list") while
 # training some 8-channel multitask ResNets, the tests' tiny sizes, on AVX-512 CPUs. The suite
 # therefore runs on TensorFlow's own kernels (capping oneDNN at AVX2 instead breaks its
-# bfloat16 convolutions). TensorFlow's bug, not ferkit's: docs/installation.md#troubleshooting.
+# bfloat16 convolutions). TensorFlow's bug, not ferkit's: docs/guide/installation.md#troubleshooting.
 # Set before TensorFlow loads; subprocesses (examples, CLI) inherit it.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 

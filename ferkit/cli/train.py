@@ -30,5 +30,5 @@ def register(commands) -> None:
                        help="override a config value, e.g. --set train.epochs=5 (repeatable)")
     train.add_argument("--strategy", metavar="NAME",
                        help="distribution strategy (overrides train.strategy): default, mirrored "
-                            "(this host's GPUs) or multi_worker (TF_CONFIG; docs/scaling.md)")
+                            "(this host's GPUs) or multi_worker (TF_CONFIG; docs/guide/scaling.md)")
     train.set_defaults(run=run)

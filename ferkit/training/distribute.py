@@ -5,7 +5,7 @@
 on a CPU-only host it runs with one CPU replica, and says so).
 ``multi_worker``: ``MultiWorkerMirroredStrategy`` over several hosts (or processes), each
 started with a ``TF_CONFIG`` describing the cluster and its own task; every worker runs the
-same command. See docs/scaling.md.
+same command. See docs/guide/scaling.md.
 
 A multi-worker strategy must be created before TensorFlow runs any operation in the process,
 so callers make the strategy first (``run_experiment`` does).
@@ -32,7 +32,7 @@ def read_tf_config(environ: dict[str, str] | None = None) -> dict:
     if not raw:
         raise ConfigError("train.strategy 'multi_worker' needs the TF_CONFIG environment variable "
                           "(the cluster and this worker's task), which is not set; see "
-                          "docs/scaling.md for an example")
+                          "docs/guide/scaling.md for an example")
     try:
         spec = json.loads(raw)
     except json.JSONDecodeError as err:

@@ -1,7 +1,7 @@
 """Hyperparameter search with KerasTuner and cross-validated trials (``ferkit tune``).
 
 ``run_search(config, run_dir)`` searches ``config.tune``'s space (random, Bayesian, Hyperband
-or grid) where every trial trains one model per fold and scores the mean; see docs/tuning.md.
+or grid) where every trial trains one model per fold and scores the mean; see docs/guide/tuning.md.
 
 Names are imported on first use, so ``ferkit.config`` can check a search space
 (``ferkit.tuning.space``) without loading KerasTuner.

@@ -47,7 +47,7 @@ def add_tune_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--strategy", metavar="NAME",
                         help="distribution strategy for each fold's training (overrides "
                              "train.strategy): default or mirrored (this host's GPUs); spread "
-                             "trials over hosts with KERASTUNER_* variables (docs/scaling.md)")
+                             "trials over hosts with KERASTUNER_* variables (docs/guide/scaling.md)")
     parser.add_argument("--quiet", action="store_true", help="no per-fold progress lines")
     parser.set_defaults(run=_tune_command)
     return parser

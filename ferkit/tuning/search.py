@@ -83,7 +83,7 @@ def trial_strategy(name: str):
         raise ConfigError("ferkit tune does not take train.strategy 'multi_worker': spread "
                           "trials over hosts with KerasTuner's chief and workers "
                           "(KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT; "
-                          "docs/scaling.md) and use 'mirrored' for each host's GPUs")
+                          "docs/guide/scaling.md) and use 'mirrored' for each host's GPUs")
     if name == "default":
         return None
     from ferkit.training.distribute import make_strategy

@@ -9,7 +9,7 @@ Importing this package registers three datasets with TFDS:
 - ``ferkit_ckplus`` (:class:`FerkitCkplus`): CK+ (full tree or CK+48), configs ``ckplus7``
   and ``3way``, one ``train`` split to cut by subject with :func:`split_by_subject`.
 
-Each builder parses the files with ferkit's own loaders. See ``docs/data_tfds.md``.
+Each builder parses the files with ferkit's own loaders. See ``docs/guide/data_tfds.md``.
 """
 from pathlib import Path
 
