@@ -16,10 +16,7 @@ from typing import Any, Literal, Sequence
 import yaml
 
 from ferkit.data.augment import AugmentConfig
-
-
-class ConfigError(ValueError):
-    """A config value or key that is wrong; the message names the file and the key."""
+from ferkit.errors import ConfigError
 
 
 @dataclasses.dataclass

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Callable, Literal
 
 import numpy as np
 
+from ferkit.errors import ExportMismatchError
 from ferkit.inference import (
     MODEL_FILE, Preprocessing, fitted_preprocessing, head_outputs, load_model_file,
     load_preprocessing, load_run_model, resize_face, to_channels,
@@ -50,10 +51,6 @@ EXPORT_DIR = "export"
 SAVED_MODEL_FILE = "saved_model.pb"
 TOLERANCE = 1e-5
 CHECK_IMAGES = 4
-
-
-class ExportMismatchError(ValueError):
-    """An exported model's outputs differ from the Keras model's; the message has the numbers."""
 
 
 def _check_format(format: str) -> None:

@@ -44,6 +44,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ferkit.errors import NoFaceError
+
 if TYPE_CHECKING:
     import keras
 
@@ -69,10 +71,6 @@ Detector = Callable[[np.ndarray], Sequence[Sequence[int]]]
 MIN_ANNOTATED_SIDE = 240
 BOX_COLOUR = (0, 200, 80)          # RGB
 TEXT_COLOUR = (0, 0, 0)
-
-
-class NoFaceError(ValueError):
-    """``require_face=True`` and the detector found no face; the message names the image."""
 
 
 # ----------------------------------------------------------------------------- preprocessing

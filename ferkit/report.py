@@ -28,6 +28,7 @@ import pandas as pd
 import yaml
 
 import ferkit
+from ferkit.errors import NotARunDirectory
 
 REPORT_NAME = "report.html"
 REQUIRED_FILES = ("config.yaml", "run.json", "metrics.json")
@@ -65,10 +66,6 @@ FOLDED_TABLES = frozenset({"predictions.csv", "splits.csv", "training_log.csv"})
 AGGREGATE_ROWS = frozenset({"macro", "micro", "weighted", "samples"})
 HEADLINE_METRICS = ("emotion_accuracy", "emotion_macro_f1", "emotion_weighted_f1",
                     "emotion_auc_macro", "au_micro_f1", "au_macro_f1")
-
-
-class NotARunDirectory(FileNotFoundError):
-    """``run_dir`` lacks the files every ferkit run directory has."""
 
 
 # --------------------------------------------------------------------------- reading the run

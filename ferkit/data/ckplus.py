@@ -23,13 +23,10 @@ import pandas as pd
 
 from ferkit.data.labels import CKPLUS7, CKPLUS_EMOTIONS, HIGH_LEVEL, HIGH_LEVEL_OF, au_column
 from ferkit.data.samples import Samples
+from ferkit.errors import CKPlusFormatError
 
 LabelSet = Literal["ckplus7", "ckplus8", "3way"]
 FILE_NAME = re.compile(r"^(S\d+)_(\d+)_(\d+)\.png$", re.IGNORECASE)
-
-
-class CKPlusFormatError(ValueError):
-    """A CK+ file that does not follow the distribution's format; the message names it."""
 
 
 def parse_emotion_file(path: str | Path) -> int:

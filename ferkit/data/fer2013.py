@@ -35,6 +35,7 @@ import yaml
 
 from ferkit.data.labels import FER2013_EMOTIONS
 from ferkit.data.samples import Samples
+from ferkit.errors import FER2013FormatError, VoteRuleError
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +61,6 @@ OnError = Literal["raise", "skip"]
 _UNKNOWN, _NOT_FACE = len(FERPLUS_EMOTIONS), len(FERPLUS_EMOTIONS) + 1
 #: multi_target: a class is a target with at least 3 in 10 of the (non-single) votes.
 MULTI_TARGET_SHARE = (3, 10)
-
-
-class FER2013FormatError(ValueError):
-    """A FER2013 or FER+ file that does not follow the format; the message names file and row."""
-
-
-class VoteRuleError(ValueError):
-    """A malformed vote rule; the message names the rule number, the field and the problem."""
 
 
 # ----------------------------------------------------------------------------- shared checks

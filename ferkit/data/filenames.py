@@ -27,20 +27,13 @@ from ferkit.data.folders import (
     is_image_file, normalise_extensions, report_skipped, resolve_label, unreadable_images,
 )
 from ferkit.data.samples import Samples
+from ferkit.errors import FilenameTemplateError, ManifestError
 
 #: Seed 000's naming convention.
 FANE_TEMPLATE = "{expression}_{race}_{gender}_{index}"
 
 _FIELD = re.compile(r"\{([^{}]*)\}")
 _RESERVED = ("path", "label", "emotion", "folder", "file")
-
-
-class FilenameTemplateError(ValueError):
-    """A template that cannot be compiled, or a file name that does not match it."""
-
-
-class ManifestError(ValueError):
-    """Manifest rows with a missing file or an empty label; the message names each row."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ferkit.data.samples import Samples
+from ferkit.errors import DatasetLayoutError, UnknownLabelError
 
 #: File name endings read as images (compared case-insensitively).
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -33,14 +34,6 @@ SPLIT_FOLDERS: tuple[str, ...] = ("train", "training", "val", "valid", "validati
 #: ``ValueError``/``KeyError`` for names it does not know (``canonical_emotion`` does).
 LabelMap = Mapping[str, "str | None"] | Callable[[str], "str | None"]
 OnError = Literal["raise", "skip"]
-
-
-class DatasetLayoutError(ValueError):
-    """A dataset folder or file that does not follow the expected layout; the message names it."""
-
-
-class UnknownLabelError(ValueError):
-    """A raw label that ``label_map`` does not know."""
 
 
 class SkippedItemsWarning(UserWarning):

@@ -11,9 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-
-class ManualFilesMissingError(FileNotFoundError):
-    """A licensed file or folder a builder needs is not in ``manual_dir``."""
+from ferkit.errors import ManualFilesMissingError
 
 
 def local_dir(manual_dir) -> Path:
