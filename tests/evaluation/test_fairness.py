@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from ferkit.evaluation import fairness as fair
+from ferkit.evaluation.fairness.bootstrap import _resampled_scores
 from ferkit.evaluation.metrics import summary
 
 CLASSES = ["anger", "happy", "neutral", "sadness"]
@@ -182,7 +183,7 @@ def test_vectorised_resample_scores_equal_summary(metric):
     y_true = rng.integers(0, 4, 40)
     y_pred = np.where(rng.random(40) < 0.6, y_true, rng.integers(0, 4, 40))
     resamples = rng.integers(0, 40, size=(25, 40))
-    scores = fair._resampled_scores(y_true, y_pred, resamples, len(CLASSES), metric)
+    scores = _resampled_scores(y_true, y_pred, resamples, len(CLASSES), metric)
     expected = [summary(y_true[r], y_pred[r], CLASSES)[metric] for r in resamples]
     np.testing.assert_allclose(scores, expected, atol=TOL)
 
