@@ -9,7 +9,7 @@ import pytest
 from ferkit.cli import main
 from ferkit.data.fer2013 import load_fer2013
 from ferkit.data.samples import Samples
-from ferkit.data.synthetic_formats import write_fer2013, write_class_folders
+from ferkit.data.synthetic.formats import write_fer2013, write_class_folders
 from ferkit.evaluation.command import match_classes, resolve_split
 from ferkit.inference import load_run_model
 

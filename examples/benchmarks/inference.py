@@ -79,7 +79,7 @@ def load_faces(data: str | None, limit: int | None, seed: int = 0) -> Faces:
 def synthetic_faces(count: int, seed: int = 0) -> Faces:
     """``count`` synthetic 48x48 faces over FER2013's seven emotions (labels not used)."""
     from ferkit.data.synthetic import SyntheticConfig, SyntheticFaces
-    from ferkit.data.synthetic_formats import FER2013_CODE
+    from ferkit.data.synthetic.formats import FER2013_CODE
 
     config = SyntheticConfig(size=48, n_subjects=20,
                              emotion_proportions={name: 1.0 for name in FER2013_CODE})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ferkit.data import cleaning, synthetic, synthetic_formats
+from ferkit.data import cleaning, synthetic
 from ferkit.data.ckplus import load_ckplus, read_images
 from ferkit.data.fer2013 import (add_ferplus_votes, load_fer2013, load_ferplus,
                                  load_ferplus_rules, mix_ferplus_targets)
@@ -30,17 +30,17 @@ def synthesise(data, root: Path, seed: int) -> Path:
                                       frames_per_sequence=spec.frames_per_sequence, seed=seed,
                                       layout=spec.layout)
     if data.source in ("fer2013", "ferplus"):
-        return synthetic_formats.write_fer2013(root, n=spec.images, seed=seed,
-                                               n_subjects=spec.subjects).parent
+        return synthetic.write_fer2013(root, n=spec.images, seed=seed,
+                                       n_subjects=spec.subjects).parent
     if data.source in ("folders", "filenames"):
         if not spec.classes:
             raise ValueError("data.synthetic.classes must map each class folder to a synthetic "
                              f"emotion ({', '.join(synthetic.EMOTION_PROTOTYPES)}) for source "
                              f"{data.source!r} without data.path")
         per_class = max(2, spec.images // len(spec.classes))
-        return synthetic_formats.write_class_folders(root, spec.classes, per_class,
-                                                     size=max(data.image_size), seed=seed,
-                                                     n_subjects=spec.subjects)
+        return synthetic.write_class_folders(root, spec.classes, per_class,
+                                             size=max(data.image_size), seed=seed,
+                                             n_subjects=spec.subjects)
     raise ValueError(f"data.source {data.source!r} needs data.path (no synthetic stand-in)")
 
 

@@ -1,12 +1,11 @@
 """Synthetic faces written in the other real on-disk formats ferkit reads.
 
-``write_ckplus`` (in :mod:`ferkit.data.synthetic`) covers CK+. These writers cover class
+``write_ckplus`` (in :mod:`ferkit.data.synthetic.ckplus`) covers CK+. These writers cover class
 folders with FANE-style file names (seed 000/001's datasets) and the FER2013 CSV with a FER+
 vote file (seed 002/003), so every seed's config runs through its real loader by default.
 """
 from __future__ import annotations
 
-import dataclasses
 import gzip
 from pathlib import Path
 from typing import Mapping
@@ -16,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ferkit.data.labels import FER2013_EMOTIONS
-from ferkit.data.synthetic import SyntheticConfig, SyntheticFaces
+from ferkit.data.synthetic.config import SyntheticConfig
+from ferkit.data.synthetic.generator import SyntheticFaces
 
 #: FER2013 code of each synthetic (CK+) emotion; contempt has none in FER2013.
 FER2013_CODE = {"anger": 0, "disgust": 1, "fear": 2, "happy": 3, "sadness": 4, "surprise": 5,

@@ -1,6 +1,7 @@
 """ferkit.data.synthetic: determinism, labels, visible AUs, attributes, bias, CK+ layout."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import cv2
@@ -213,7 +214,7 @@ def parse_ck_numbers(path) -> list[list[float]]:
 
 
 def expected_sequences(config, n_subjects, sequences, frames, seed=0):
-    config = syn.dataclasses.replace(config, n_subjects=n_subjects)
+    config = dataclasses.replace(config, n_subjects=n_subjects)
     return {(identity.subject, number): expression for identity, number, expression, _ in
             syn.SyntheticFaces(config, seed).sequences(sequences, frames)}
 
