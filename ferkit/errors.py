@@ -30,8 +30,13 @@ class DataError(FerkitError, ValueError):
     """A dataset file or folder that cannot be used; the message names the file and the fault."""
 
 
-class ImageReadError(DataError):
-    """An image file that is missing, empty, truncated or in a format OpenCV cannot decode."""
+class ImageReadError(DataError, OSError):
+    """An image file that is empty, truncated or in a format OpenCV cannot decode (an
+    ``OSError`` too, as the image readers raised before)."""
+
+
+class ImageNotFoundError(ImageReadError, FileNotFoundError):
+    """An image file that does not exist."""
 
 
 class CKPlusFormatError(DataError):
@@ -82,7 +87,8 @@ class ExportMismatchError(FerkitError, ValueError):
 
 __all__ = [
     "FerkitError", "ConfigError", "VoteRuleError", "FilenameTemplateError", "DataError",
-    "ImageReadError", "CKPlusFormatError", "FER2013FormatError", "DatasetLayoutError",
+    "ImageReadError", "ImageNotFoundError", "CKPlusFormatError", "FER2013FormatError",
+    "DatasetLayoutError",
     "UnknownLabelError", "ManifestError", "ManualFilesMissingError", "RunDirectoryError",
     "RunFormatError",     "NotARunDirectory", "NoFaceError", "ExportMismatchError",
 ]

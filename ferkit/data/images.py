@@ -18,7 +18,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ferkit.errors import ImageReadError
+from ferkit.errors import ImageNotFoundError, ImageReadError
 
 #: File suffixes read as images, everywhere in ferkit (lower case).
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp",
@@ -36,12 +36,13 @@ def is_image_file(path: str | Path) -> bool:
 def read_image(path: str | Path) -> np.ndarray:
     """An image file as uint8 RGB ``(H, W, 3)``.
 
-    Raises :class:`~ferkit.errors.ImageReadError` naming the file when it is missing, empty,
+    Raises :class:`~ferkit.errors.ImageNotFoundError` (a ``FileNotFoundError``) naming a missing
+    file, :class:`~ferkit.errors.ImageReadError` (an ``OSError``) naming one that is empty,
     truncated or not a format OpenCV decodes.
     """
     path = Path(path)
     if not path.is_file():
-        raise ImageReadError(f"image {path} does not exist")
+        raise ImageNotFoundError(f"image {path} does not exist")
     if path.stat().st_size == 0:
         raise ImageReadError(f"cannot read image {path}: the file is empty (0 bytes)")
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
