@@ -11,7 +11,7 @@ from ferkit.data.samples import Samples
 from ferkit.tuning import FerHyperModel, run_search, score_names
 from ferkit.tuning.families import FAMILIES, family_for, resolve_space
 from ferkit.tuning.search import prepare_search
-from ferkit.tuning.space import parse_space
+from ferkit.config.space import parse_space
 from ferkit.tuning.tuner import make_oracle
 
 TINY_RESNET = {"name": "ckplus_small", "args": {"filters": [4], "blocks": [1], "stem_filters": 4}}

@@ -3,12 +3,14 @@
 ``run_search(config, run_dir)`` searches ``config.tune``'s space (random, Bayesian, Hyperband
 or grid) where every trial trains one model per fold and scores the mean; see docs/guide/tuning.md.
 
-Names are imported on first use, so ``ferkit.config`` can check a search space
-(``ferkit.tuning.space``) without loading KerasTuner.
+Names are imported on first use, so importing the package loads no KerasTuner; the
+search-space specs (``HpSpec``, ``parse_space``) live in :mod:`ferkit.config.space`.
 """
 from __future__ import annotations
 
 import importlib
+
+from ferkit.config.space import HpSpec, parse_space
 
 _EXPORTS = {
     "run_search": "search", "TuneResult": "search", "prepare_search": "search",
@@ -17,11 +19,10 @@ _EXPORTS = {
     "CrossValidatedTuner": "tuner", "make_oracle": "tuner", "TUNERS": "tuner",
     "FAMILIES": "families", "Family": "families", "family_for": "families",
     "resolve_space": "families",
-    "HpSpec": "space", "parse_space": "space",
     "results_table": "results", "write_results": "results",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "HpSpec", "parse_space"])
 
 
 def __getattr__(name: str):

@@ -21,7 +21,7 @@ import dataclasses
 import inspect
 from typing import Any, Callable, Mapping
 
-from ferkit.tuning.space import HpSpec, parse_space
+from ferkit.config.space import HpSpec, parse_space
 
 #: Value kind and inclusive bounds (None: unbounded) of every hyperparameter name.
 RULES: dict[str, tuple[str, float | None, float | None]] = {
@@ -154,7 +154,7 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
             "dropout": _DROPOUT, "l2": _L2, "learning_rate": _LR,
             "batch_size": {"type": "choice", "values": [16, 32]}, "epochs": _EPOCHS},
            _apply_multitask),
-    Family("seed001_cnn", ("seed001_main", "seed001_variant1", "seed001_variant2"),
+    Family("seed001_cnn", ("staged_cnn",),
            ("filters", "kernel_size", "dropout", "conv_dropout", "negative_slope"),
            {"filters": {"type": "choice", "values": [8, 16, 32]},
             "kernel_size": {"type": "choice", "values": [3, 5]},
@@ -162,7 +162,7 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
             "learning_rate": _LR, "batch_size": {"type": "choice", "values": [32, 64]},
             "epochs": _EPOCHS},
            _apply_seed001),
-    Family("seed000_cnn", ("seed000_main", "seed000_variant1", "seed000_variant2"),
+    Family("seed000_cnn", ("plain_cnn",),
            ("filters", "kernel_size", "dropout", "dense_units", "negative_slope"),
            {"filters": {"type": "choice", "values": [16, 32]},
             "kernel_size": {"type": "choice", "values": [3, 5]},
@@ -170,7 +170,7 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
             "learning_rate": _LR, "batch_size": {"type": "choice", "values": [32, 64]},
             "epochs": _EPOCHS},
            _apply_seed000),
-    Family("seed002_resnet", ("seed002_resnet",),
+    Family("seed002_resnet", ("resblock_grid",),
            ("filters", "blocks", "kernel_size", "fc_layers", "fc_units", "dropout", "l2"),
            {"filters": {"type": "choice", "values": [16, 32]},
             "blocks": {"type": "int", "min": 2, "max": 8, "step": 2},
@@ -180,7 +180,7 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
             "dropout": _DROPOUT, "l2": _L2, "learning_rate": _LR,
             "batch_size": {"type": "choice", "values": [32, 64]}, "epochs": _EPOCHS},
            _apply_seed002),
-    Family("fer_compact", ("fer_compact",),
+    Family("fer_compact", ("separable_resnet",),
            ("filters", "blocks", "dropout", "l2", "se_ratio", "activation"),
            {"filters": {"type": "choice", "values": [32, 64]},
             "blocks": {"type": "int", "min": 1, "max": 2},
@@ -189,13 +189,13 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
             "learning_rate": _LR, "batch_size": {"type": "choice", "values": [32, 64]},
             "epochs": _EPOCHS},
            _apply_compact),
-    Family("fer_recipe", ("fer_recipe",), ("filters", "blocks", "dropout", "l2"),
+    Family("fer_recipe", ("space_to_depth_cnn",), ("filters", "blocks", "dropout", "l2"),
            {"filters": {"type": "choice", "values": [32, 48, 64]},
             "blocks": {"type": "int", "min": 1, "max": 3},
             "dropout": _DROPOUT, "learning_rate": _LR,
             "batch_size": {"type": "choice", "values": [64, 128]}, "epochs": _EPOCHS},
            _apply_recipe),
-    Family("seed003_resnet50", ("seed003_resnet50",), ("dropout", "pooling"),
+    Family("seed003_resnet50", ("resnet50",), ("dropout", "pooling"),
            {"dropout": _DROPOUT, "pooling": {"type": "choice", "values": ["avg", "max"]},
             "learning_rate": {"type": "float", "min": 1e-4, "max": 1e-1, "sampling": "log"},
             "batch_size": {"type": "choice", "values": [32, 64]},

@@ -17,6 +17,7 @@ import keras_tuner
 
 from ferkit import models
 from ferkit.config import Config
+from ferkit.config.space import HpSpec
 from ferkit.data.pipeline import make_dataset
 from ferkit.data.samples import Samples
 from ferkit.training.compile import compile_model, head_losses_and_metrics, head_names
@@ -24,7 +25,6 @@ from ferkit.training.experiment import _datasets
 from ferkit.training.fit import averaging_callbacks
 from ferkit.training.optim import make_optimizer, schedule_callbacks
 from ferkit.tuning.families import Family, builder_kwargs, family_for, resolve_space
-from ferkit.tuning.space import HpSpec
 
 #: Hyperband's own hyperparameter holding a trial's epoch budget.
 HYPERBAND_EPOCHS = "tuner/epochs"

@@ -16,9 +16,9 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from ferkit.config.space import HpSpec
 from ferkit.evaluation.tables import to_markdown
 from ferkit.plotting import new_figure, save_figure
-from ferkit.tuning.space import HpSpec
 from ferkit.tuning.tuner import TRIAL_RECORD
 
 #: KerasTuner's own Hyperband hyperparameters kept in the table (under a short name).

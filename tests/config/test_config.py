@@ -5,7 +5,7 @@ import pytest
 from ferkit.config import ConfigError, config_from_dict, load_config, save_config
 
 # Every experiment config; vote-rule files (``*_rules.yaml``) have their own loader and tests.
-CONFIGS = sorted(p for p in (Path(__file__).parent.parent / "configs").glob("*.yaml")
+CONFIGS = sorted(p for p in (Path(__file__).parents[2] / "configs").glob("*.yaml")
                  if not p.name.endswith("_rules.yaml"))
 
 

@@ -14,7 +14,8 @@ gives five values). ``choice`` takes ``values``; every type takes an optional ``
 first trial of a grid or Bayesian search starts from the defaults).
 
 This module is plain Python (no Keras import), so :mod:`ferkit.config` can validate a space
-while reading a YAML file.
+while reading a YAML file; :mod:`ferkit.tuning` declares the specs on KerasTuner's
+``HyperParameters`` (:meth:`HpSpec.declare` takes that object, so nothing here imports it).
 """
 from __future__ import annotations
 

@@ -1,0 +1,131 @@
+"""Reading configs: YAML (``yaml.safe_load``), ``--set`` overrides, then validation.
+
+``load_config(path, overrides=["train.epochs=5"])`` applies ``--set``-style overrides (values
+parsed as YAML) before checking every key and type against :mod:`ferkit.config.schema`, so a
+typo or a bad value fails with the file and the key named.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import yaml
+
+from ferkit.config.schema import Config
+from ferkit.errors import ConfigError
+
+
+def _type_name(tp) -> str:
+    if typing.get_origin(tp) is Literal:
+        return "value; choose one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _matches(value, tp) -> bool:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return True
+    if origin is Literal:
+        return value in typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if origin in (list, Sequence):
+        (item,) = typing.get_args(tp) or (Any,)
+        return isinstance(value, (list, tuple)) and all(_matches(v, item) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, tp)
+
+
+def _build(cls, values: Any, where: str, source: str):
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: '{where}' must be a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {', '.join(where + k for k in unknown)}; "
+                          f"{where.rstrip('.') or 'top level'} accepts {sorted(fields)}")
+    kwargs = {}
+    for key, value in values.items():
+        kwargs[key] = _convert(hints[key], value, where + key, source)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{source}: {err}") from None
+
+
+def _convert(tp, value, key: str, source: str):
+    candidates = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_origin(tp) in (
+        typing.Union, types.UnionType) else [tp]
+    for candidate in candidates:
+        if dataclasses.is_dataclass(candidate) and (isinstance(value, dict) or value is None):
+            if value is None and type(None) in typing.get_args(tp):
+                return None
+            return _build(candidate, value, key + ".", source)
+    if any(dataclasses.is_dataclass(c) for c in candidates):
+        raise ConfigError(f"{source}: '{key}' must be a mapping of settings, got {value!r}")
+    if not _matches(value, tp):
+        raise ConfigError(f"{source}: {key} = {value!r} is not a valid {_type_name(tp)}")
+    if tp is float and isinstance(value, int):
+        return float(value)
+    return value
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"train.epochs=5"`` -> (["train", "epochs"], 5); the value is parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.key=value")
+    key, raw = text.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(raw)
+
+
+def apply_overrides(raw: dict, overrides: Sequence[str]) -> dict:
+    for text in overrides:
+        path, value = parse_override(text)
+        node = raw
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {text!r}: {part!r} is not a section")
+        node[path[-1]] = value
+    return raw
+
+
+def config_from_dict(raw: dict, source: str = "config", overrides: Sequence[str] = ()) -> Config:
+    """Validate a plain dict (e.g. parsed YAML) into a :class:`Config`."""
+    raw = apply_overrides(dict(raw or {}), overrides)
+    return _build(Config, raw, "", source)
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    config = config_from_dict(raw, str(path), overrides)
+    rules = config.data.ferplus_rules
+    if rules and not Path(rules).is_absolute() and (path.parent / rules).is_file():
+        config.data.ferplus_rules = str(path.parent / rules)  # relative to the config file
+    return config
+
+
+def save_config(config: Config, path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    return path
