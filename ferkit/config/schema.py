@@ -1,0 +1,323 @@
+"""The config schema: one dataclass per YAML section, each checking its own values.
+
+Pure Python (stdlib and :mod:`ferkit.config.space` only), so any layer may read a config
+without loading TensorFlow. :mod:`ferkit.config.loading` turns YAML into these classes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any, Literal
+
+from ferkit.config.space import parse_space
+
+#: ``train.strategy`` names; :mod:`ferkit.training.distribute` builds the strategy for each.
+STRATEGIES: tuple[str, ...] = ("default", "mirrored", "multi_worker")
+
+
+@dataclasses.dataclass
+class SyntheticDataConfig:
+    """Synthetic data generated in ``data.source``'s format when ``data.path`` is empty.
+
+    CK+ uses ``subjects`` x ``sequences_per_subject`` x ``frames_per_sequence``; FER2013/FER+
+    write ``images`` rows; class folders write ``images // len(classes)`` per class, drawing
+    for each folder the synthetic emotion ``classes`` maps it to.
+    """
+
+    subjects: int = 60
+    sequences_per_subject: int = 7
+    frames_per_sequence: int = 6
+    layout: Literal["full", "ck48"] = "full"
+    images: int = 1200
+    classes: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Where the images come from and how labels are encoded.
+
+    ``source`` picks the loader: ``ckplus`` (full tree or CK+48), ``fer2013`` (CSV),
+    ``ferplus`` (FER2013 CSV + ``fer2013new.csv`` in the same folder), ``folders`` (class
+    folders), ``filenames`` (labels and attributes parsed from file names with ``template``)
+    or ``manifest`` (a CSV of paths and labels). For ``fer2013``, ``ferplus_mix`` blends the
+    FER+ votes into the FER2013 labels, while ``ferplus_aux`` keeps the labels and adds the
+    votes as a second target (a ``ferplus`` head; the model must have one, e.g. ``fer_recipe``).
+    """
+
+    source: Literal["ckplus", "fer2013", "ferplus", "folders", "filenames", "manifest"] = "ckplus"
+    path: str | None = None
+    labels: Literal["ckplus7", "ckplus8", "3way"] = "ckplus7"
+    aus: str | list[int] = "auto"
+    min_au_count: int = 10
+    n_peak: int = 3
+    ferplus_mode: Literal["majority", "probability", "crossentropy", "multi_target"] = "majority"
+    ferplus_rules: str | None = None
+    ferplus_mix: float = 0.0
+    ferplus_aux: bool = False
+    label_map: dict[str, str | None] | None = None
+    classes: list[str] | None = None
+    limit_per_class: int | None = None
+    template: str = "{expression}_{race}_{gender}_{index}"
+    image_size: list[int] = dataclasses.field(default_factory=lambda: [48, 48])
+    channels: Literal[1, 3] = 1
+    synthetic: SyntheticDataConfig = dataclasses.field(default_factory=SyntheticDataConfig)
+
+    def __post_init__(self):
+        if not 0.0 <= self.ferplus_mix <= 1.0:
+            raise ValueError(f"data.ferplus_mix must be in [0, 1], got {self.ferplus_mix}")
+        if self.ferplus_mix and self.source != "fer2013":
+            raise ValueError("data.ferplus_mix mixes FER+ votes into FER2013 labels; it needs "
+                             f"source 'fer2013', not {self.source!r}")
+        if self.ferplus_aux and self.source != "fer2013":
+            raise ValueError("data.ferplus_aux adds FER+ votes as a second target to FER2013; "
+                             f"it needs source 'fer2013', not {self.source!r}")
+
+
+@dataclasses.dataclass
+class SplitConfig:
+    """How images are split into train / val / test.
+
+    ``group``: whole ``by`` groups (subjects) per split, class-stratified. ``stratified``:
+    per image, class-stratified. ``predefined``: the source's own split (FER2013 ``Usage``,
+    split folders); without a test split the run is evaluated on val and says so.
+    """
+
+    method: Literal["group", "stratified", "predefined"] = "group"
+    by: str = "subject"
+    fractions: list[float] = dataclasses.field(default_factory=lambda: [0.6, 0.2, 0.2])
+
+
+@dataclasses.dataclass
+class AugmentConfig:
+    """Which augmentations to apply and how strongly.
+
+    Attributes:
+        flip: random horizontal flips.
+        rotation: maximum rotation in degrees (seed 001: 10).
+        shift: maximum translation as a fraction of the image side.
+        zoom: maximum zoom in/out as a fraction.
+        brightness: maximum brightness change, as a fraction of the [0, 1] range.
+        contrast: maximum contrast factor change.
+        erasing: probability of random erasing: one rectangle per image (each side 14-57 %
+            of the image's, at most a third of its area) filled with clipped Gaussian noise,
+            so the model cannot rest on any single facial region (Zhong et al., 2017).
+    """
+
+    flip: bool = True
+    rotation: float = 10.0
+    shift: float = 0.1
+    zoom: float = 0.0
+    brightness: float = 0.2
+    contrast: float = 0.2
+    erasing: float = 0.0
+
+    def __post_init__(self):
+        for name in ("rotation", "shift", "zoom", "brightness", "contrast", "erasing"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"augment.{name} must be a number >= 0, got {value!r}")
+        if self.erasing > 1:
+            raise ValueError(f"augment.erasing is a probability in [0, 1], got {self.erasing!r}")
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """A registered model or preset name plus keyword overrides for its builder."""
+
+    name: str = "ckplus_small"
+    args: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Optimiser, schedule and loop settings.
+
+    ``weight_decay`` is decoupled decay (AdamW / SGD); L2 penalties are model arguments
+    (``model.args.l2``). ``schedule``: ``constant``, ``step`` (x ``gamma`` every ``step_size``
+    epochs; seed 003: 0.1 every 5), ``cosine`` (to 0 over ``epochs``) or ``plateau`` (x ``gamma``
+    after ``plateau_patience`` epochs without a better ``val_loss``). ``resume`` keeps a backup
+    each epoch so a killed run continues where it stopped when started again. ``strategy``:
+    ``default``, ``mirrored`` (several GPUs) or ``multi_worker`` (several hosts via
+    ``TF_CONFIG``), see :mod:`ferkit.training.distribute`; ``batch_size`` is the global batch.
+    ``mixed_precision``: true, false, or ``"auto"`` (bfloat16 only where the hardware has
+    bfloat16 units, see :mod:`ferkit.training.precision`). ``ferplus_loss_weight`` weighs the
+    ``ferplus`` head's loss (``data.ferplus_aux``). ``ema_momentum`` (e.g. 0.999) keeps an
+    exponential moving average of the weights, which validation, the checkpoint and the
+    final model use (Polyak averaging; null: off). ``time_budget_minutes`` trains as many
+    epochs as fit that many minutes on this machine, at most ``epochs``, measured by a short
+    probe before training (:mod:`ferkit.training.budget`; null: exactly ``epochs``).
+    ``validate_last_epochs`` validates in only the last that many epochs (null: every epoch),
+    so the checkpoint and early stopping choose among those; a budgeted run spends the time
+    saved on more epochs. Not with the ``plateau`` schedule, which reads ``val_loss`` every
+    epoch.
+    """
+
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: Literal["constant", "step", "cosine", "plateau"] = "constant"
+    step_size: int = 5
+    warmup_epochs: float = 0.0
+    gamma: float = 0.1
+    plateau_patience: int = 3
+    patience: int = 8
+    label_smoothing: float = 0.0
+    class_weights: Literal["none", "balanced"] = "none"
+    au_loss_weight: float = 1.0
+    ferplus_loss_weight: float = 1.0
+    ema_momentum: float | None = None
+    time_budget_minutes: float | None = None
+    validate_last_epochs: int | None = None
+    mixed_precision: bool | Literal["auto"] = False
+    jit_compile: bool = True
+    deterministic: bool = False
+    tensorboard: bool = False
+    resume: bool = True
+    verbose: Literal["auto", 0, 1, 2] = "auto"
+    strategy: str = "default"
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"train.strategy {self.strategy!r} is not one of {list(STRATEGIES)}")
+        if not 0.0 <= self.warmup_epochs < max(self.epochs, 1):
+            raise ValueError(f"train.warmup_epochs must be >= 0 and below train.epochs "
+                             f"({self.epochs}), got {self.warmup_epochs}")
+        if self.time_budget_minutes is not None and not self.time_budget_minutes > 0:
+            raise ValueError(f"train.time_budget_minutes must be positive or null, got "
+                             f"{self.time_budget_minutes}")
+        if self.validate_last_epochs is not None:
+            self._check_validate_last_epochs()
+        if self.ema_momentum is not None and not 0.0 < self.ema_momentum < 1.0:
+            raise ValueError(f"train.ema_momentum must be in (0, 1) or null, got {self.ema_momentum}")
+        if self.warmup_epochs and self.schedule != "cosine":
+            raise ValueError("train.warmup_epochs applies to the 'cosine' schedule only, "
+                             f"not {self.schedule!r}")
+
+    def _check_validate_last_epochs(self) -> None:
+        count = self.validate_last_epochs
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"train.validate_last_epochs must be a whole number >= 1 or null, "
+                             f"got {count!r}")
+        if self.schedule == "plateau":
+            raise ValueError("train.validate_last_epochs does not go with the 'plateau' "
+                             "schedule, which needs val_loss every epoch")
+        if self.time_budget_minutes is not None and self.schedule != "cosine":
+            raise ValueError("train.validate_last_epochs with train.time_budget_minutes needs "
+                             "the 'cosine' schedule, whose last epoch is known ahead; with "
+                             f"{self.schedule!r} the budget may stop at any epoch")
+
+
+@dataclasses.dataclass
+class TuneConfig:
+    """A cross-validated hyperparameter search (``ferkit tune``, :mod:`ferkit.tuning`).
+
+    ``tuner``: ``random``, ``bayesian``, ``hyperband`` or ``grid`` (KerasTuner's oracles).
+    Every trial trains one model per fold (``folds`` folds grouped by the ``fold_by`` column,
+    e.g. subject, or per image when null; ``val_fraction`` of each fold's training part is
+    used for early stopping) and scores ``objective`` (e.g. ``val_emotion_accuracy``,
+    ``val_au_f1``, ``val_loss``) on the held-out part; the trial's score is the mean over
+    folds. ``space`` maps hyperparameter names to specs (see :mod:`ferkit.config.space`); left
+    out, the model family's default space is searched. ``max_trials`` bounds random,
+    Bayesian and grid searches (null: every grid point); Hyperband uses ``max_epochs``,
+    ``factor`` and ``hyperband_iterations`` instead.
+    """
+
+    tuner: Literal["random", "bayesian", "hyperband", "grid"] = "random"
+    objective: str = "val_emotion_accuracy"
+    direction: Literal["auto", "max", "min"] = "auto"
+    max_trials: int | None = 10
+    folds: int = 3
+    fold_by: str | None = "subject"
+    val_fraction: float = 0.15
+    space: dict[str, Any] | None = None
+    max_epochs: int = 20
+    factor: int = 3
+    hyperband_iterations: int = 1
+    initial_points: int | None = None
+    max_retries_per_trial: int = 0
+    max_consecutive_failed_trials: int = 3
+
+    def __post_init__(self):
+        if self.folds < 2:
+            raise ValueError(f"tune.folds must be at least 2, got {self.folds}")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"tune.val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.max_trials is not None and self.max_trials < 1:
+            raise ValueError(f"tune.max_trials must be >= 1 or null, got {self.max_trials}")
+        if self.max_trials is None and self.tuner in ("random", "bayesian"):
+            raise ValueError(f"tune.max_trials must be set for the {self.tuner} tuner "
+                             "(null means every point only for grid)")
+        if not self.objective.startswith("val_"):
+            raise ValueError(f"tune.objective {self.objective!r} must be a fold score such as "
+                             "val_emotion_accuracy, val_au_f1 or val_loss")
+        for name, low in (("max_epochs", 1), ("factor", 2), ("hyperband_iterations", 1),
+                          ("max_retries_per_trial", 0), ("max_consecutive_failed_trials", 1)):
+            if getattr(self, name) < low:
+                raise ValueError(f"tune.{name} must be >= {low}, got {getattr(self, name)}")
+        if self.initial_points is not None and self.initial_points < 1:
+            raise ValueError(f"tune.initial_points must be >= 1 or null, got {self.initial_points}")
+        if self.space is not None:
+            parse_space(self.space, "tune.space")
+
+
+@dataclasses.dataclass
+class EvaluateConfig:
+    """Test-time augmentation (TTA) for scoring: each image's prediction is the mean over views.
+
+    ``flip_tta`` adds the mirror image; ``shift_tta`` (pixels, > 0) adds the image moved that
+    far up, down, left and right; ``zoom_tta`` adds the image's centre enlarged by each factor
+    (> 1). With flips every view also comes mirrored. The defaults score the image alone, as
+    without this section. The FER2013 recipe uses flip, 2 px and [1.08, 1.16]: 14 views.
+    """
+
+    flip_tta: bool = False
+    shift_tta: int = 0
+    zoom_tta: list[float] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self):
+        shift = self.shift_tta
+        if isinstance(shift, bool) or not isinstance(shift, numbers.Integral) or shift < 0:
+            raise ValueError(f"evaluate.shift_tta must be a whole number of pixels >= 0, "
+                             f"got {shift!r}")
+        if isinstance(self.zoom_tta, (str, bytes)) or not isinstance(self.zoom_tta, (list, tuple)):
+            raise ValueError(f"evaluate.zoom_tta must be a list of enlargement factors > 1, "
+                             f"got {self.zoom_tta!r}")
+        for factor in self.zoom_tta:
+            if not _is_enlargement(factor):
+                raise ValueError(f"evaluate.zoom_tta factors must be numbers > 1 (how much to "
+                                 f"enlarge the image's centre), got {factor!r} in "
+                                 f"{list(self.zoom_tta)!r}")
+        self.zoom_tta = [float(factor) for factor in self.zoom_tta]
+
+    @property
+    def views(self) -> int:
+        """How many views each image is scored in (1 without TTA)."""
+        unflipped = 1 + (4 if self.shift_tta else 0) + len(self.zoom_tta)
+        return unflipped * (2 if self.flip_tta else 1)
+
+
+def _is_enlargement(factor: Any) -> bool:
+    return (isinstance(factor, numbers.Real) and not isinstance(factor, bool)
+            and math.isfinite(factor) and factor > 1.0)
+
+
+@dataclasses.dataclass
+class Config:
+    """One reproducible experiment."""
+
+    name: str = "experiment"
+    seed: int = 0
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    split: SplitConfig = dataclasses.field(default_factory=SplitConfig)
+    augment: AugmentConfig | None = dataclasses.field(default_factory=AugmentConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    tune: TuneConfig | None = None
+    evaluate: EvaluateConfig = dataclasses.field(default_factory=EvaluateConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
