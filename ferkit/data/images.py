@@ -40,16 +40,34 @@ def read_image(path: str | Path) -> np.ndarray:
     file, :class:`~ferkit.errors.ImageReadError` (an ``OSError``) naming one that is empty,
     truncated or not a format OpenCV decodes.
     """
+    return cv2.cvtColor(_decode(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def read_image_as_stored(path: str | Path) -> np.ndarray:
+    """An image file's own pixels: its bit depth, and grey ``(H, W)``, RGB or RGBA channels.
+
+    For work that must see a file exactly as it was written, such as duplicate hashes, where a
+    grey PNG has to hash like the grey array it was saved from. Errors as :func:`read_image`.
+    """
+    image = _decode(path, cv2.IMREAD_UNCHANGED)
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        code = cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
+        image = cv2.cvtColor(image, code)
+    return image
+
+
+def _decode(path: str | Path, flag: int) -> np.ndarray:
+    """``cv2.imread(path, flag)``, or an error that names the file and what is wrong with it."""
     path = Path(path)
     if not path.is_file():
         raise ImageNotFoundError(f"image {path} does not exist")
     if path.stat().st_size == 0:
         raise ImageReadError(f"cannot read image {path}: the file is empty (0 bytes)")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    image = cv2.imread(str(path), flag)
     if image is None:
         raise ImageReadError(f"cannot read image {path}: truncated, corrupt or not an image "
                              "format OpenCV decodes")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image
 
 
 def check_pixels(image: np.ndarray, name: str = "image") -> np.ndarray:
@@ -81,23 +99,50 @@ def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
     raise ValueError(f"cannot convert an image with {have} channels to {channels}")
 
 
+#: dtypes ``cv2.resize`` keeps as they are (others are resized as float32).
+_RESIZABLE = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
+
+
 def _cv2_pixels(image: np.ndarray) -> np.ndarray:
     return image if image.dtype in (np.uint8, np.uint16, np.float32) else image.astype(np.float32)
 
 
-def resize_image(image: np.ndarray, size: Sequence[int]) -> np.ndarray:
+#: OpenCV interpolation codes by name, for callers that choose one themselves.
+INTERPOLATIONS: dict[str, int] = {
+    "nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC,
+    "area": cv2.INTER_AREA, "lanczos": cv2.INTER_LANCZOS4,
+}
+
+
+def interpolation_code(interpolation: str | int) -> int:
+    """The ``cv2.INTER_*`` code of a name in :data:`INTERPOLATIONS` (a code passes through)."""
+    if isinstance(interpolation, (int, np.integer)):
+        return int(interpolation)
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {sorted(INTERPOLATIONS)} or a cv2.INTER_* "
+                         f"code, got {interpolation!r}")
+    return INTERPOLATIONS[interpolation]
+
+
+def resize_image(image: np.ndarray, size: Sequence[int],
+                 interpolation: str | int | None = None) -> np.ndarray:
     """Resize ``(h, w, C)`` to ``(H, W, C)``: area interpolation to shrink, cubic to enlarge.
 
     Area averaging keeps thin strokes when shrinking; cubic is the sharper choice when a small
-    face is enlarged. An image already at ``size`` is returned as it is.
+    face is enlarged. ``interpolation`` (a name of :data:`INTERPOLATIONS` or a ``cv2.INTER_*``
+    code) overrides that choice. An image already at ``size`` is returned as it is.
     """
     height, width = (int(v) for v in size)
     image = image[..., None] if image.ndim == 2 else image
     if image.shape[:2] == (height, width):
         return image
-    shrinking = image.shape[0] >= height and image.shape[1] >= width
-    code = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
-    resized = cv2.resize(_cv2_pixels(image), (width, height), interpolation=code)
+    if interpolation is None:
+        shrinking = image.shape[0] >= height and image.shape[1] >= width
+        code = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
+    else:
+        code = interpolation_code(interpolation)
+    pixels = image if image.dtype in _RESIZABLE else _cv2_pixels(image)
+    resized = cv2.resize(pixels, (width, height), interpolation=code)
     return resized.reshape(height, width, image.shape[-1])
 
 
@@ -111,5 +156,6 @@ def load_image(path: str | Path, size: Sequence[int], channels: int) -> np.ndarr
     return fit_image(read_image(path), size, channels)
 
 
-__all__ = ["IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "is_image_file", "read_image",
-           "check_pixels", "to_channels", "resize_image", "fit_image", "load_image"]
+__all__ = ["IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "INTERPOLATIONS", "is_image_file",
+           "read_image", "read_image_as_stored", "check_pixels", "to_channels",
+           "interpolation_code", "resize_image", "fit_image", "load_image"]
