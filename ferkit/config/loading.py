@@ -66,9 +66,17 @@ def _build(cls, values: Any, where: str, source: str):
         raise ConfigError(f"{source}: {err}") from None
 
 
+def _candidates(tp) -> list:
+    """The types a value of ``tp`` may have, ``None`` left out of an optional type."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return [arg for arg in typing.get_args(tp) if arg is not type(None)]
+    return [tp]
+
+
 def _convert(tp, value, key: str, source: str):
-    candidates = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_origin(tp) in (
-        typing.Union, types.UnionType) else [tp]
+    """``value`` checked against ``tp``: a section built into its dataclass, an int widened
+    to a float where a float is expected."""
+    candidates = _candidates(tp)
     for candidate in candidates:
         if dataclasses.is_dataclass(candidate) and (isinstance(value, dict) or value is None):
             if value is None and type(None) in typing.get_args(tp):
