@@ -1,4 +1,8 @@
-"""Seed 004's dual-output ResNet: one trunk, an emotion softmax head and a FACS AU sigmoid head."""
+"""``multitask_resnet``: one ResNet trunk, an emotion softmax head and a FACS AU sigmoid head.
+
+The defaults are seed 004's network (preset ``seed004_resnet``); ``ckplus_small`` is a
+CPU-friendly preset for 48x48 CK+ faces.
+"""
 from __future__ import annotations
 
 from typing import Sequence
@@ -39,7 +43,7 @@ def multitask_resnet(input_shape: Sequence[int] = (48, 48, 1), num_classes: int 
                      stem_filters: int = 64, stem_strides: int = 1, l2: float = 1e-4,
                      dropout: float = 0.0, bn_momentum: float = 0.9,
                      name: str = "multitask_resnet") -> keras.Model:
-    """Seed 004's ResNet with an ``emotion`` softmax head and an ``au`` sigmoid head.
+    """A ResNet trunk with an ``emotion`` softmax head and an ``au`` sigmoid head.
 
     Defaults follow the seed: filters [64, 128, 256], blocks [3, 4, 6], 3 high-level emotions,
     15 FACS labels and L2 lambda 1e-4 (the seed's best). Set ``num_aus=0`` for an

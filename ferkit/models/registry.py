@@ -1,7 +1,8 @@
 """Model registry: builders registered by name, plus named presets of their arguments.
 
 ``build("multitask_resnet", num_classes=7)`` calls a builder; ``build("ckplus_small")``
-calls the builder a preset names with the preset's arguments (any keyword overrides them).
+calls the builder a preset names with the preset's arguments (any keyword overrides them,
+``name`` included: it names the Keras model).
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def register(name: str) -> Callable[[Builder], Builder]:
     return wrap
 
 
-def register_preset(name: str, builder: str, description: str, **kwargs) -> None:
+def register_preset(name: str, builder: str, description: str, /, **kwargs) -> None:
     """Register ``name`` as ``builder`` called with ``kwargs``."""
     if name in _BUILDERS or name in _PRESETS:
         raise ValueError(f"model name {name!r} is already registered")
@@ -51,6 +52,21 @@ def available() -> list[str]:
     return sorted([*_BUILDERS, *_PRESETS])
 
 
+def builders() -> list[str]:
+    """The architecture builders' names, sorted."""
+    return sorted(_BUILDERS)
+
+
+def presets() -> dict[str, Preset]:
+    """Preset name -> its builder, arguments and description, sorted by name."""
+    return dict(sorted(_PRESETS.items()))
+
+
+def builder_of(name: str) -> Builder:
+    """The builder function that ``build(name)`` calls, for a builder or a preset name."""
+    return _BUILDERS[resolve(name)[0]]
+
+
 def describe() -> dict[str, str]:
     """Name -> first docstring line (builders) or description (presets)."""
     out = {name: (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
@@ -59,7 +75,7 @@ def describe() -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def resolve(name: str, **overrides) -> tuple[str, dict[str, Any]]:
+def resolve(name: str, /, **overrides) -> tuple[str, dict[str, Any]]:
     """The builder name and final keyword arguments that ``build(name, **overrides)`` uses."""
     if name in _PRESETS:
         preset = _PRESETS[name]
@@ -69,7 +85,7 @@ def resolve(name: str, **overrides) -> tuple[str, dict[str, Any]]:
     raise ValueError(f"unknown model {name!r}; available: {', '.join(available())}")
 
 
-def build(name: str, **overrides) -> keras.Model:
+def build(name: str, /, **overrides) -> keras.Model:
     """Build a registered model or preset; unknown names list what is available."""
     builder_name, kwargs = resolve(name, **overrides)
     builder = _BUILDERS[builder_name]

@@ -1,6 +1,7 @@
-"""``fer_recipe``: the network of ferkit's CPU-budget FER2013 recipe (``configs/fer2013_recipe.yaml``).
+"""``space_to_depth_cnn``: a space-to-depth stem and plain 3x3 conv-BN-ReLU stages.
 
-Designed for throughput on a laptop-class CPU, where a training step is bound as much by
+Registered with its defaults as the preset ``fer_recipe``, the network of ferkit's CPU-budget
+FER2013 recipe (``configs/fer2013_recipe.yaml``). Designed for throughput on a laptop-class CPU, where a training step is bound as much by
 memory traffic (batch norm and activations of large feature maps) as by multiply-adds:
 
 - **Space-to-depth stem**: the 48x48 grey face is folded into 24x24x4 (each 2x2 pixel block
@@ -24,8 +25,8 @@ from typing import Sequence
 
 import keras
 
-from ferkit.layers.space_to_depth import SpaceToDepth
-from ferkit.models.registry import register
+from ferkit.layers import SpaceToDepth
+from ferkit.models.registry import register, register_preset
 
 
 def _regularizer(l2: float):
@@ -41,13 +42,13 @@ def conv_bn_relu(x, filters: int, l2: float, bn_momentum: float, name: str):
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
-@register("fer_recipe")
-def fer_recipe(input_shape: Sequence[int] = (48, 48, 1), num_classes: int = 7,
-               widths: Sequence[int] = (64, 128, 256), depths: Sequence[int] = (1, 2, 3),
-               stem: str = "space_to_depth", dropout: float = 0.4, l2: float = 0.0,
-               bn_momentum: float = 0.9, ferplus_classes: int = 0,
-               name: str = "fer_recipe") -> keras.Model:
-    """The recipe's network: a space-to-depth stem and plain 3x3 conv-BN-ReLU stages.
+@register("space_to_depth_cnn")
+def space_to_depth_cnn(input_shape: Sequence[int] = (48, 48, 1), num_classes: int = 7,
+                       widths: Sequence[int] = (64, 128, 256), depths: Sequence[int] = (1, 2, 3),
+                       stem: str = "space_to_depth", dropout: float = 0.4, l2: float = 0.0,
+                       bn_momentum: float = 0.9, ferplus_classes: int = 0,
+                       name: str = "space_to_depth_cnn") -> keras.Model:
+    """A space-to-depth stem and plain 3x3 conv-BN-ReLU stages (the recipe's network).
 
     Args:
         widths / depths: filters and number of convolutions of each stage; stages after the
@@ -60,10 +61,10 @@ def fer_recipe(input_shape: Sequence[int] = (48, 48, 1), num_classes: int = 7,
             votes; 0: none).
     """
     if len(widths) != len(depths) or not widths:
-        raise ValueError(f"fer_recipe needs one depth per width, got widths={list(widths)} "
+        raise ValueError(f"space_to_depth_cnn needs one depth per width, got widths={list(widths)} "
                          f"and depths={list(depths)}")
     if stem not in ("space_to_depth", "none"):
-        raise ValueError(f"fer_recipe stem must be 'space_to_depth' or 'none', got {stem!r}")
+        raise ValueError(f"space_to_depth_cnn stem must be 'space_to_depth' or 'none', got {stem!r}")
     inputs = keras.Input(tuple(input_shape), name="image")
     x = SpaceToDepth(2, name="stem_fold")(inputs) if stem == "space_to_depth" else inputs
     for stage, (filters, depth) in enumerate(zip(widths, depths), start=1):
@@ -80,3 +81,10 @@ def fer_recipe(input_shape: Sequence[int] = (48, 48, 1), num_classes: int = 7,
         outputs["ferplus"] = keras.layers.Dense(ferplus_classes, activation="softmax",
                                                 dtype="float32", name="ferplus")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+register_preset(
+    "fer_recipe", "space_to_depth_cnn",
+    "The CPU-budget FER2013 recipe's network (configs/fer2013_recipe.yaml), ~1.7 M parameters",
+    name="fer_recipe",
+)

@@ -1,3 +1,4 @@
+"""``multitask_resnet``: the shared ResNet trunk with its emotion and AU heads."""
 import keras
 import numpy as np
 import pytest
@@ -15,21 +16,6 @@ def _batch(n=8, seed=0):
     y = {"emotion": keras.utils.to_categorical(rng.integers(0, 3, n), 3),
          "au": rng.integers(0, 2, (n, 5)).astype("float32")}
     return x, y
-
-
-def test_registry_lists_and_builds_presets():
-    assert {"multitask_resnet", "seed004_resnet", "ckplus_small"} <= set(models.available())
-    builder, kwargs = models.resolve("seed004_resnet")
-    assert builder == "multitask_resnet" and kwargs == {}
-    small = models.build("ckplus_small", num_classes=7, num_aus=4)
-    assert small.get_layer("stage1_block1").filters == 32
-
-
-def test_unknown_model_lists_available_names():
-    with pytest.raises(ValueError, match="unknown model 'resnet9000'; available: .*multitask_resnet"):
-        models.build("resnet9000")
-    with pytest.raises(TypeError, match="multitask_resnet"):
-        models.build("multitask_resnet", filterz=(1,))
 
 
 def test_seed004_defaults_build_with_two_named_heads():

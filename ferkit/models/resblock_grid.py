@@ -1,13 +1,15 @@
-"""Seed 002's ResBlock networks for 48x48 grey FER2013/FER+ faces in 4 classes, and their names.
-
-The seed's classes are Angry, Bored, Focused and Neutral, relabelled from FER+ votes. It trained
-12 networks over kernel size (3/5/7), channels (16/32) and depth (4 ResBlocks with 1 FC layer or
-8 ResBlocks with 2 FC layers), named ``B<channels>_N<blocks>_FC<fc layers>_K<kernel>`` plus
-``_AP20`` for the 20x20 adaptive average pool every one of them used.
+"""``resblock_grid``: full-resolution ResBlocks, adaptive average pooling and FC layers, and the
+``B<channels>_N<blocks>_FC<fc layers>_K<kernel>`` names of its grid.
 
 The network: N ResBlocks at full resolution (every convolution has stride 1 and padding k//2)
 -> adaptive average pool to 20x20 -> flatten -> FC hidden layers with ReLU -> linear to the
 classes. Each ResBlock is conv-BN-ReLU-conv-BN, plus the block's input, then ReLU.
+
+Seed 002 (48x48 grey FER2013 faces relabelled from FER+ votes into Angry, Bored, Focused and
+Neutral) trained 12 of these over kernel size (3/5/7), channels (16/32) and depth (4 ResBlocks
+with 1 FC layer or 8 ResBlocks with 2 FC layers), named ``B16_N8_FC2_K5`` and so on, plus
+``_AP20`` for the 20x20 pool every one of them used. Those 12 names and ``seed002_resnet`` (the
+seed's best, the builder's defaults) are registered presets.
 """
 from __future__ import annotations
 
@@ -16,9 +18,8 @@ import re
 from typing import Sequence
 
 import keras
-import numpy as np
 
-from ferkit.layers import ResidualBlock
+from ferkit.layers import AdaptiveAveragePool2D, ResidualBlock
 from ferkit.models.registry import register, register_preset
 
 #: ``B16_N8_FC2_K5`` or the seed's full form ``B16_N8_FC2_K5_AP20``.
@@ -31,8 +32,8 @@ SEED_DEPTHS = ((4, 1), (8, 2))  # (ResBlocks, FC layers): the seed always paired
 
 
 @dataclasses.dataclass(frozen=True)
-class Seed002Config:
-    """The four numbers a seed-002 name encodes, plus the optional pool size."""
+class GridConfig:
+    """The four numbers a grid name encodes, plus the optional pool size."""
 
     kernel_size: int
     channels: int
@@ -41,36 +42,36 @@ class Seed002Config:
     pool_size: int | None = None
 
     def kwargs(self) -> dict:
-        """Keyword arguments for ``seed002_resnet``."""
+        """Keyword arguments for ``resblock_grid``."""
         out = dataclasses.asdict(self)
         if self.pool_size is None:
             del out["pool_size"]
         return out
 
 
-def seed002_name(kernel_size: int, channels: int, num_blocks: int, fc_layers: int,
-                 pool_size: int | None = None) -> str:
-    """``seed002_name(5, 16, 8, 2) == "B16_N8_FC2_K5"``; a ``pool_size`` appends ``_AP<n>``."""
-    config = Seed002Config(kernel_size, channels, num_blocks, fc_layers, pool_size)
+def grid_name(kernel_size: int, channels: int, num_blocks: int, fc_layers: int,
+              pool_size: int | None = None) -> str:
+    """``grid_name(5, 16, 8, 2) == "B16_N8_FC2_K5"``; a ``pool_size`` appends ``_AP<n>``."""
+    config = GridConfig(kernel_size, channels, num_blocks, fc_layers, pool_size)
     _check_config(config, _described(config))
     name = f"B{channels}_N{num_blocks}_FC{fc_layers}_K{kernel_size}"
     return name if pool_size is None else f"{name}_AP{pool_size}"
 
 
-def parse_seed002_name(name: str) -> Seed002Config:
+def parse_grid_name(name: str) -> GridConfig:
     """Parse ``B16_N8_FC2_K5`` (or ``B16_N8_FC2_K5_AP20``) into its configuration."""
     match = NAME_PATTERN.fullmatch(name)
     if not match:
-        raise ValueError(f"seed-002 model name {name!r} does not read as {NAME_FORMAT}, "
+        raise ValueError(f"ResBlock grid name {name!r} does not read as {NAME_FORMAT}, "
                          "e.g. 'B16_N8_FC2_K5'")
     channels, blocks, fc_layers, kernel, pool = match.groups()
-    config = Seed002Config(int(kernel), int(channels), int(blocks), int(fc_layers),
-                           None if pool is None else int(pool))
+    config = GridConfig(int(kernel), int(channels), int(blocks), int(fc_layers),
+                        None if pool is None else int(pool))
     _check_config(config, repr(name))
     return config
 
 
-def _config_problems(config: Seed002Config) -> list[str]:
+def _config_problems(config: GridConfig) -> list[str]:
     problems = []
     if config.kernel_size < 1 or config.kernel_size % 2 == 0:
         problems.append(f"kernel size {config.kernel_size} must be odd (padding k//2 keeps the "
@@ -83,11 +84,11 @@ def _config_problems(config: Seed002Config) -> list[str]:
     return problems
 
 
-def _described(config: Seed002Config) -> str:
+def _described(config: GridConfig) -> str:
     return ", ".join(f"{key}={value}" for key, value in dataclasses.asdict(config).items())
 
 
-def _off_grid(config: Seed002Config) -> list[str]:
+def _off_grid(config: GridConfig) -> list[str]:
     off = []
     if config.kernel_size not in SEED_KERNELS:
         off.append(f"K{config.kernel_size}")
@@ -98,7 +99,7 @@ def _off_grid(config: Seed002Config) -> list[str]:
     return off
 
 
-def _check_config(config: Seed002Config, described: str) -> None:
+def _check_config(config: GridConfig, described: str) -> None:
     problems = _config_problems(config)
     if not problems:
         return
@@ -106,64 +107,15 @@ def _check_config(config: Seed002Config, described: str) -> None:
             + " or ".join(f"N{n}_FC{f}" for n, f in SEED_DEPTHS))
     off = _off_grid(config)
     note = f"; outside the seed's grid ({grid}): {', '.join(off)}" if off else ""
-    raise ValueError(f"seed-002 model {described}: " + "; ".join(problems) + note)
+    raise ValueError(f"resblock_grid model {described}: " + "; ".join(problems) + note)
 
 
 def seed002_grid() -> list[str]:
     """The 12 names the seed trained, in the order of its results table (K3, K5, K7)."""
-    return [seed002_name(kernel, channels, blocks, fc_layers)
+    return [grid_name(kernel, channels, blocks, fc_layers)
             for kernel in SEED_KERNELS
             for blocks, fc_layers in SEED_DEPTHS
             for channels in SEED_CHANNELS]
-
-
-def adaptive_bins(length: int, size: int) -> np.ndarray:
-    """A (size, length) matrix averaging PyTorch's adaptive-pooling bins along one axis.
-
-    Bin i covers [floor(i*length/size), ceil((i+1)*length/size)); bins overlap when ``size``
-    does not divide ``length`` (48 -> 20 gives bins of 3 and 4 pixels).
-    """
-    weights = np.zeros((size, length), "float32")
-    for index in range(size):
-        start, stop = (index * length) // size, -(-((index + 1) * length) // size)
-        weights[index, start:stop] = 1.0 / (stop - start)
-    return weights
-
-
-@keras.saving.register_keras_serializable(package="ferkit")
-class AdaptiveAveragePool2D(keras.layers.Layer):
-    """Average-pool a fixed-size image to ``size`` x ``size`` bins, as PyTorch's pool does.
-
-    Seed 002's ``nn.AdaptiveAvgPool2d(avg_pool_size)``; Keras only gained an adaptive pooling
-    layer in recent releases. Channels-last, and the height and width must be known.
-    """
-
-    def __init__(self, size: int, **kwargs):
-        super().__init__(**kwargs)
-        if size < 1:
-            raise ValueError(f"size must be >= 1, got {size}")
-        self.size = int(size)
-        self._rows = self._cols = None
-
-    def build(self, input_shape):
-        height, width = input_shape[1], input_shape[2]
-        if height is None or width is None:
-            raise ValueError(f"{self.name} needs a fixed height and width, got {input_shape}")
-        self._rows = adaptive_bins(height, self.size)
-        self._cols = adaptive_bins(width, self.size)
-        super().build(input_shape)
-
-    def call(self, inputs):
-        rows = keras.ops.convert_to_tensor(self._rows, dtype=inputs.dtype)
-        cols = keras.ops.convert_to_tensor(self._cols, dtype=inputs.dtype)
-        pooled_rows = keras.ops.einsum("ih,bhwc->biwc", rows, inputs)
-        return keras.ops.einsum("jw,biwc->bijc", cols, pooled_rows)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.size, self.size, input_shape[-1])
-
-    def get_config(self):
-        return {**super().get_config(), "size": self.size}
 
 
 def input_resblock(x, channels: int, kernel_size: int, l2: float, bn_momentum: float):
@@ -200,28 +152,26 @@ def fc_classifier(x, num_classes: int, fc_layers: int, fc_units: int | None, dro
                               name="emotion")(x)
 
 
-@register("seed002_resnet")
-def seed002_resnet(kernel_size: int = 5, channels: int = 16, num_blocks: int = 8,
-                   fc_layers: int = 2, input_shape: Sequence[int] = (48, 48, 1),
-                   num_classes: int = 4, pool_size: int = SEED_POOL_SIZE,
-                   fc_units: int | None = None, dropout: float = 0.0, l2: float = 0.0,
-                   bn_momentum: float = 0.9, name: str | None = None) -> keras.Model:
-    """Seed 002's ResBlock network; the defaults are its best model, B16_N8_FC2_K5 (AP20).
+@register("resblock_grid")
+def resblock_grid(kernel_size: int = 5, channels: int = 16, num_blocks: int = 8,
+                  fc_layers: int = 2, input_shape: Sequence[int] = (48, 48, 1),
+                  num_classes: int = 4, pool_size: int = SEED_POOL_SIZE,
+                  fc_units: int | None = None, dropout: float = 0.0, l2: float = 0.0,
+                  bn_momentum: float = 0.9, name: str | None = None) -> keras.Model:
+    """Full-resolution ResBlocks, a 20x20 adaptive average pool and FC layers (B16_N8_FC2_K5).
 
-    The report gives kernels, channels, block and FC counts, the 20x20 pool (``_AP20``) and
-    4 classes; its figures of the network are not available, so the block layout and FC widths
-    follow the seed's published code: every FC hidden layer is as wide as the flattened pool
-    (channels*20*20 = 6400 or 12800), which makes these models 41 M to 328 M parameters, almost
-    all in the FC layers. ``fc_units`` sets a narrower width. The seed trained with Adam
-    weight decay 1e-4 (an L2 gradient term, matched by ``l2=5e-5`` on the kernels here if
-    wanted). ResBlocks 2..N are ``ferkit.layers.ResidualBlock`` (identity shortcut); the first
-    is built here because its shortcut adds the grey input onto every channel.
+    Every FC hidden layer is as wide as the flattened pool (channels*20*20 = 6400 or 12800),
+    as in seed 002's published code, which makes these models 41 M to 328 M parameters,
+    almost all in the FC layers; ``fc_units`` sets a narrower width. ``l2`` penalises the
+    kernels. ResBlocks 2..N are ``ferkit.layers.ResidualBlock`` (identity shortcut); the first
+    is built here because its shortcut adds a grey input onto every channel. ``name`` may hold
+    ``{grid}``, replaced by the grid name (default ``resblock_grid_{grid}``).
     """
-    config = Seed002Config(kernel_size, channels, num_blocks, fc_layers, pool_size)
+    config = GridConfig(kernel_size, channels, num_blocks, fc_layers, pool_size)
     _check_config(config, _described(config))
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}")
-    model_name = name or "seed002_" + seed002_name(kernel_size, channels, num_blocks, fc_layers)
+    grid = grid_name(kernel_size, channels, num_blocks, fc_layers)
     inputs = keras.Input(tuple(input_shape), name="image")
     x = input_resblock(inputs, channels, kernel_size, l2, bn_momentum)
     for index in range(1, num_blocks):
@@ -230,17 +180,28 @@ def seed002_resnet(kernel_size: int = 5, channels: int = 16, num_blocks: int = 8
     x = AdaptiveAveragePool2D(pool_size, name="avg_pool")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     outputs = {"emotion": fc_classifier(x, num_classes, fc_layers, fc_units, dropout)}
-    return keras.Model(inputs, outputs, name=model_name)
+    return keras.Model(inputs, outputs, name=(name or "resblock_grid_{grid}").format(grid=grid))
+
+
+# Seed 002's report gives kernels, channels, block and FC counts, the 20x20 pool (``_AP20``)
+# and 4 classes; its figures of the network are not available, so the block layout and FC
+# widths follow the seed's published code. The seed trained with Adam weight decay 1e-4 (an
+# L2 gradient term, matched by ``l2=5e-5`` on the kernels here if wanted).
+register_preset(
+    "seed002_resnet", "resblock_grid",
+    "Seed 002's ResBlock network; the defaults are its best model, B16_N8_FC2_K5 (AP20)",
+    name="seed002_{grid}",
+)
 
 
 def _register_grid() -> None:
-    for grid_name in seed002_grid():
-        config = parse_seed002_name(grid_name)
+    for name in seed002_grid():
+        config = parse_grid_name(name)
         register_preset(
-            grid_name, "seed002_resnet",
+            name, "resblock_grid",
             f"Seed 002 grid: {config.channels} channels, {config.num_blocks} ResBlocks, "
             f"{config.fc_layers} FC, {config.kernel_size}x{config.kernel_size} kernels, AP20",
-            **config.kwargs(),
+            **config.kwargs(), name="seed002_{grid}",
         )
 
 

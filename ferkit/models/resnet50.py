@@ -1,4 +1,8 @@
-"""Seed 003's ResNet50 for 48x48 grey FER2013 faces in 7 classes, from scratch by default."""
+"""``resnet50``: Keras' ResNet50 backbone with a softmax head, from scratch by default.
+
+The defaults are seed 003's baseline (48x48 grey FER2013 faces, 7 classes), registered as the
+preset ``seed003_resnet50``.
+"""
 from __future__ import annotations
 
 import warnings
@@ -7,7 +11,7 @@ from typing import Sequence
 
 import keras
 
-from ferkit.models.registry import register
+from ferkit.models.registry import register, register_preset
 
 POOLINGS = ("avg", "max", "flatten")
 #: ResNet50 halves the resolution five times; Keras accepts inputs from 32x32 (1x1 at the end).
@@ -95,21 +99,20 @@ def load_pretrained(model: keras.Model, backbone: keras.Model, weights_path: str
                      f"{model.name} model{hint}; " + "; ".join(errors))
 
 
-@register("seed003_resnet50")
-def seed003_resnet50(input_shape: Sequence[int] = (48, 48, 1), num_classes: int = 7,
-                     resize_to: int | None = None, grey_to_rgb: bool = False,
-                     pooling: str = "avg", dropout: float = 0.0,
-                     weights_path: str | Path | None = None, skip_mismatch: bool = False,
-                     name: str = "seed003_resnet50") -> keras.Model:
-    """Seed 003's baseline: Keras' ResNet50 (no top, random init) with a 7-way softmax head.
+@register("resnet50")
+def resnet50(input_shape: Sequence[int] = (48, 48, 1), num_classes: int = 7,
+             resize_to: int | None = None, grey_to_rgb: bool = False, pooling: str = "avg",
+             dropout: float = 0.0, weights_path: str | Path | None = None,
+             skip_mismatch: bool = False, name: str = "resnet50_classifier") -> keras.Model:
+    """Keras' ResNet50 (no top, random init) with a softmax head on its pooled features.
 
-    The seed trained ResNet50 on 48x48 grey FER2013 images; the report does not say how it fed
-    them in, so by default the grey image goes straight in: ResNet50's first convolution takes
-    one channel and the five halvings leave 2x2x2048 features. ``resize_to`` upscales first
-    (e.g. 96 or 197 for more spatial detail, at 4x-17x the compute) and must give at least 32
-    px. ``grey_to_rgb`` copies the grey channel three times so 3-channel weights fit.
-    ``pooling`` is "avg" (as torchvision's ResNet50), "max" or "flatten"; ``dropout`` acts on
-    the pooled features. ``weights_path`` loads a local file, see ``load_pretrained``.
+    By default the image goes straight in: ResNet50's first convolution takes its channels
+    (one for grey faces) and the five halvings leave 2x2x2048 features at 48x48.
+    ``resize_to`` upscales first (e.g. 96 or 197 for more spatial detail, at 4x-17x the
+    compute) and must give at least 32 px. ``grey_to_rgb`` copies the grey channel three times
+    so 3-channel weights fit. ``pooling`` is "avg" (as torchvision's ResNet50), "max" or
+    "flatten"; ``dropout`` acts on the pooled features. ``weights_path`` loads a local file,
+    see ``load_pretrained``.
     """
     backbone_shape = _backbone_shape(input_shape, num_classes, resize_to, grey_to_rgb, pooling)
     if weights_path is not None and not Path(weights_path).is_file():
@@ -127,3 +130,12 @@ def seed003_resnet50(input_shape: Sequence[int] = (48, 48, 1), num_classes: int 
     if weights_path is not None:
         load_pretrained(model, backbone, weights_path, skip_mismatch)
     return model
+
+
+# Seed 003 trained ResNet50 on 48x48 grey FER2013 images; the report does not say how it fed
+# them in, so the grey image goes straight in.
+register_preset(
+    "seed003_resnet50", "resnet50",
+    "Seed 003's baseline: Keras' ResNet50 (no top, random init) with a 7-way softmax head",
+    name="seed003_resnet50",
+)

@@ -73,3 +73,22 @@ def test_space_to_depth_round_trips_and_rejects_a_bad_block(tmp_path):
     np.testing.assert_array_equal(again(x), model(x))
     with pytest.raises(ValueError, match="block"):
         SpaceToDepth(0)
+
+
+# ----------------------------------------------------------------------------- AdaptiveAveragePool2D
+
+def test_adaptive_pool_averages_pytorch_style_overlapping_bins():
+    from ferkit.layers import AdaptiveAveragePool2D
+    x = np.random.default_rng(0).random((1, 5, 7, 2)).astype("float32")
+    pooled = AdaptiveAveragePool2D(3)(x).numpy()
+    rows, cols = [(0, 2), (1, 4), (3, 5)], [(0, 3), (2, 5), (4, 7)]  # floor/ceil bin edges
+    expected = [[x[0, r0:r1, c0:c1].mean(axis=(0, 1)) for c0, c1 in cols] for r0, r1 in rows]
+    np.testing.assert_allclose(pooled[0], expected, rtol=1e-5)
+
+
+def test_adaptive_pool_needs_a_known_image_size_and_a_positive_size():
+    from ferkit.layers import AdaptiveAveragePool2D
+    with pytest.raises(ValueError, match="size must be >= 1, got 0"):
+        AdaptiveAveragePool2D(0)
+    with pytest.raises(ValueError, match="needs a fixed height and width"):
+        AdaptiveAveragePool2D(2).build((None, None, 8, 1))
