@@ -1,6 +1,8 @@
 """The HTML run report: contents, offline safety, escaping, errors, and a real browser render."""
 import argparse
 import base64
+import configparser
+import importlib.resources
 import io
 import json
 import os
@@ -14,7 +16,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from ferkit.report import NotARunDirectory, add_report_parser, build_report, format_number
+from ferkit.cli import report as report_command
+from ferkit.errors import RunFormatError
+from ferkit.report import MAX_ROWS, NotARunDirectory, build_report, format_number
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CLASSES = ["anger", "happy", "surprise"]
@@ -208,9 +212,30 @@ def test_invalid_json_names_the_file(run_dir):
         build_report(run_dir)
 
 
+def test_a_run_json_that_is_corrupt_or_newer_is_no_finished_run(run_dir):
+    write_text(run_dir / "run.json", "{oops")
+    with pytest.raises(RunFormatError, match=r"run\.json: not valid JSON"):
+        build_report(run_dir)
+    write_text(run_dir / "run.json", json.dumps({"format": "ferkit-run", "version": 99}))
+    with pytest.raises(RunFormatError, match="newer ferkit"):
+        build_report(run_dir)
+
+
+def test_the_stylesheet_is_package_data_inlined_in_the_page(page):
+    css = importlib.resources.files("ferkit.report").joinpath("report.css").read_text("utf-8")
+    assert ".facts th" in css and f"<style>{css}</style>" in page
+    setup = configparser.ConfigParser()
+    setup.read(Path(__file__).parents[2] / "setup.cfg")
+    assert "report.css" in setup["options.package_data"]["ferkit.report"]
+
+
+def test_the_command_default_rows_are_the_library_default():
+    assert report_command.MAX_ROWS == MAX_ROWS
+
+
 def test_report_command(run_dir, tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="ferkit")
-    add_report_parser(parser.add_subparsers(dest="command"))
+    report_command.register(parser.add_subparsers(dest="command"))
     out = tmp_path / "r.html"
     args = parser.parse_args(["report", str(run_dir), "--out", str(out)])
     assert args.run(args) == 0
