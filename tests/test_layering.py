@@ -9,7 +9,8 @@ each other. Floors, lowest first::
     1 data   2 layers   3 models   4 training | evaluation   5 inference | export | tuning
     6 workflows   7 report   8 cli
 
-``ferkit/__init__.py`` imports nothing heavy (at most ``ferkit.errors``); ``ferkit/__main__.py``
+Inside floor 0, errors and plotting import no ferkit module, runs only errors, and config only
+errors and runs. ``ferkit/__init__.py`` imports nothing heavy (at most ``ferkit.errors``); ``ferkit/__main__.py``
 sits above cli. Importing the bare ``ferkit`` package (for ``__version__``) is allowed anywhere.
 The checker reads the source with :mod:`ast`, so it needs no import-linter and imports nothing.
 """
@@ -243,9 +244,28 @@ def test_every_top_level_module_is_on_a_floor():
     assert not unplaced, f"ferkit/{unplaced} belong to no layer: add them to FLOORS or move them"
 
 
-def test_errors_module_is_a_leaf():
-    imports = [r for r in collect_imports(PACKAGE_ROOT) if r.source == "ferkit.errors"]
-    assert not imports, f"ferkit/errors.py must import no ferkit module, imports {imports}"
+#: Within floor 0, what each part may import: errors and plotting are leaves, runs reads
+#: errors, config reads both (and itself).
+FOUNDATION_MAY_IMPORT = {"errors": set(), "plotting": set(), "runs": {"errors"},
+                         "config": {"errors", "runs", "config"}}
+
+
+def foundation_violations(records: list[Import]) -> list[str]:
+    problems = []
+    for record in records:
+        parts, target_parts = record.source.split("."), record.target.split(".")
+        if len(parts) < 2 or parts[1] not in FOUNDATION_MAY_IMPORT or len(target_parts) < 2:
+            continue
+        if target_parts[1] not in FOUNDATION_MAY_IMPORT[parts[1]]:
+            allowed = sorted(FOUNDATION_MAY_IMPORT[parts[1]]) or "no ferkit module"
+            problems.append(f"{record.path}:{record.line} imports {record.target} "
+                            f"(ferkit.{parts[1]} may import {allowed})")
+    return problems
+
+
+def test_foundation_modules_import_only_below_them():
+    problems = foundation_violations(collect_imports(PACKAGE_ROOT))
+    assert not problems, "\n  ".join(["floor 0 imports out of order:", *problems])
 
 
 _PROBE = """
@@ -322,6 +342,17 @@ def test_checker_flags_imports_by_name(tmp_path):
         "ferkit/data/__init__.py:2 imports ferkit.training.fit (layer 1 data -> layer 4 training)",
         "ferkit/data/__init__.py:6 imports ferkit.cli (layer 1 data -> layer 8 cli)",
     ]
+
+
+def test_checker_orders_the_foundation(tmp_path):
+    package = _write_tree(tmp_path, {
+        "__init__.py": "", "errors.py": "", "runs.py": "from ferkit.errors import FerkitError\n",
+        "config/__init__.py": "from ferkit import runs\nimport ferkit.plotting\n",
+        "plotting.py": "",
+    })
+    assert foundation_violations(collect_imports(package)) == [
+        "ferkit/config/__init__.py:2 imports ferkit.plotting "
+        "(ferkit.config may import ['config', 'errors', 'runs'])"]
 
 
 def test_checker_finds_module_level_cycles_only(tmp_path):
