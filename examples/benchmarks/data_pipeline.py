@@ -1,6 +1,6 @@
 """Training-input throughput: ferkit's tf.data pipeline vs a seed-style per-image loop.
 
-    python examples/benchmarks/data_pipeline.py --data ../shared/data/fer2013
+    python examples/benchmarks/data_pipeline.py --data path/to/fer2013
     python examples/benchmarks/data_pipeline.py --smoke        # tiny synthetic CSV (tests)
 
 Prints, as medians of ``--repeats`` runs:
@@ -111,7 +111,7 @@ def consumption(samples, model_name: str, batch_size: int, steps: int) -> tuple[
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data/fer2013",
-                        help="folder holding fer2013.csv(.gz)")
+                        help="folder holding fer2013.csv(.gz), e.g. path/to/fer2013")
     parser.add_argument("--model", default="seed001_main", help="model whose rate is measured")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--batches", type=int, default=100)

@@ -2,7 +2,7 @@
 
 ``mixed_bfloat16`` (bfloat16 compute, float32 weights and softmax) roughly halves the memory
 traffic of a step, and on hardware with bfloat16 matrix units it is much faster: on an Intel
-Xeon with AMX the recipe network trains 1.4x faster (``docs/benchmarks.md``). Where the CPU
+Xeon with AMX the recipe network trains 1.4x faster (``docs/results/training_speed.md``). Where the CPU
 has no bfloat16 instructions, TensorFlow emulates them and the step gets slower instead, so
 ``"auto"`` turns it on only where it pays: a GPU, or a CPU that reports ``amx_bf16`` or
 ``avx512_bf16``.
