@@ -25,6 +25,7 @@ def _type_name(tp) -> str:
 
 
 def _matches(value, tp) -> bool:
+    """Whether ``value`` (plain YAML data) fits the type hint ``tp``; bools are not numbers."""
     origin = typing.get_origin(tp)
     if tp is Any:
         return True
@@ -47,6 +48,8 @@ def _matches(value, tp) -> bool:
 
 
 def _build(cls, values: Any, where: str, source: str):
+    """The dataclass ``cls`` from the mapping ``values``; unknown keys and bad values raise a
+    :class:`ConfigError` naming ``source`` and the dotted key."""
     if values is None:
         values = {}
     if not isinstance(values, dict):
@@ -100,6 +103,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_overrides(raw: dict, overrides: Sequence[str]) -> dict:
+    """``raw`` with each ``section.key=value`` override set in place (sections made as
+    needed); a path through a non-section value is a :class:`ConfigError`."""
     for text in overrides:
         path, value = parse_override(text)
         node = raw
@@ -134,6 +139,7 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
 
 
 def save_config(config: Config, path: str | Path) -> Path:
+    """Write ``config`` as YAML in field order, readable again by :func:`load_config`."""
     path = Path(path)
     path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     return path
