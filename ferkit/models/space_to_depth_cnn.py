@@ -10,7 +10,7 @@ memory traffic (batch norm and activations of large feature maps) as by multiply
 - **Plain VGG-style stages** of 3x3 conv -> BN -> ReLU (one ``widths`` entry per stage, ``depths``
   convolutions each, 2x2 max-pooling between stages): dense 3x3 convolutions are what CPU
   kernels run fastest per multiply-add; depthwise convolutions are not (see
-  ``docs/benchmarks.md``). The default 1/2/3 convolutions put the depth where the maps are
+  ``docs/guide/model_zoo.md``). The default 1/2/3 convolutions put the depth where the maps are
   small (12x12, 6x6): one layer more than 2/2/2 for the same multiply-adds, and 1.15x faster
   to train, because a 24x24x64 map costs more memory traffic than a 6x6x256 one.
 - Global average pooling, dropout and a softmax head: few parameters in the head, and the
