@@ -4,19 +4,22 @@ Each command module has ``register(commands)``, which adds its sub-parser and se
 ``run=<function(args) -> int>`` on it. Command modules import only light code at module level,
 so ``ferkit --help`` and ``ferkit COMMAND --help`` never load TensorFlow.
 
-Errors that are ferkit's to explain (:class:`ferkit.errors.FerkitError`, and the built-in
-``ValueError`` / ``OSError`` family raised for bad input) print one line and exit with code 2;
-``--debug`` shows the traceback as well.
+A running command is quiet: :func:`main` hides TensorFlow's start-up lines unless ``--verbose``
+is given or the user set ``TF_CPP_MIN_LOG_LEVEL`` (see :mod:`ferkit.cli._quiet`). Errors that
+are ferkit's to explain (:class:`ferkit.errors.FerkitError`, and the built-in ``ValueError`` /
+``OSError`` family raised for bad input) print one line and exit with code 2; ``--debug``
+shows the traceback instead.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
+from collections.abc import Sequence
 
 import ferkit
-import ferkit.errors
+from ferkit.cli._quiet import quiet_tensorflow
+from ferkit.errors import FerkitError
 
 #: Command modules in the order ``ferkit --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -24,11 +27,15 @@ COMMAND_MODULES: tuple[str, ...] = (
     "predict", "export",
 )
 
-#: Values of TF_CPP_MIN_LOG_LEVEL the CLI sets when the user set none: errors only.
-QUIET_TF_LOG_LEVEL = "3"
+#: Exit code of a command that failed on bad input (argparse uses 2 for bad arguments too).
+EXIT_BAD_INPUT = 2
+
+#: Errors reported as one line instead of a traceback.
+REPORTED_ERRORS = (FerkitError, ValueError, OSError)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole ``ferkit`` parser; imports every command module (all light)."""
     parser = argparse.ArgumentParser(prog="ferkit", description="Facial expression recognition "
                                                                 "with Keras 3 on TensorFlow.")
     parser.add_argument("--version", action="version", version=f"ferkit {ferkit.__version__}")
@@ -42,27 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def quiet_tensorflow(verbose: bool) -> None:
-    """Hide TensorFlow's C++ start-up lines unless ``--verbose`` or the user chose a level."""
-    if not verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_LOG_LEVEL)
+def command_name(args: argparse.Namespace) -> str:
+    """``data inspect`` for a sub-command, else the command: the name error lines start with."""
+    parts = [args.command, getattr(args, f"{args.command}_command", None)]
+    return " ".join(part for part in parts if part)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ferkit`` with ``argv`` (default ``sys.argv[1:]``) and return its exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    quiet_tensorflow(verbose="--verbose" in argv)  # before any command module loads
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()
         return 1
-    quiet_tensorflow(args.verbose)
     try:
         return args.run(args)
-    except (ferkit.errors.FerkitError, ValueError, OSError) as err:
+    except REPORTED_ERRORS as err:
         if args.debug:
             raise
-        print(f"ferkit {args.command}: error: {err}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        print(f"ferkit {command_name(args)}: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+
 def run(args) -> int:
+    """``ferkit data inspect``: print the dataset summary and write its plots."""
     from ferkit.data.inspect import inspect_dataset
 
     out = args.out or str(Path("runs") / "inspect" / Path(args.path).name.split(".")[0])

@@ -1,9 +1,9 @@
 """``ferkit models``: list registered models and presets."""
 from __future__ import annotations
 
-from pathlib import Path
 
 def run(args) -> int:
+    """Print each registered model and preset with its one-line description."""
     from ferkit import models
 
     for name, description in models.describe().items():
