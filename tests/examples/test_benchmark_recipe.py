@@ -9,7 +9,7 @@ import numpy as np
 
 import ferkit.layers  # noqa: F401  (registers ferkit's layers for load_model)
 
-SCRIPT = Path(__file__).parent.parent / "examples" / "benchmarks" / "fer2013_recipe.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "benchmarks" / "fer2013_recipe.py"
 
 
 def _run(tmp_path, *args):

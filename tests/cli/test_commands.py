@@ -1,15 +1,14 @@
-"""The console script and the main example, run end to end in their fast modes."""
-import json
-import subprocess
-import sys
+"""The ``ferkit`` command run in-process: listing, synthesising, training, reporting, errors."""
 from pathlib import Path
 
 import pytest
 
 import ferkit
+import ferkit.cli.synth
 from ferkit.cli import main
+from ferkit.errors import ConfigError, DataError
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_version(capsys):
@@ -35,6 +34,52 @@ def test_train_reports_config_errors_with_exit_code_2(tmp_path, capsys):
     assert "unknown key(s) train.epoch" in capsys.readouterr().err
 
 
+def test_debug_shows_the_traceback_instead_of_the_error_line(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("train: {epoch: 3}\n")
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) train\.epoch"):
+        main(["--debug", "train", "--config", str(config)])
+    assert "error:" not in capsys.readouterr().err
+
+
+def test_error_line_is_one_line_naming_the_command(tmp_path, capsys):
+    assert main(["synth", str(tmp_path), "--format", "fer2013", "--size", "32"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ferkit synth: error: --size 32") and err.count("\n") == 1, err
+
+
+def test_error_line_names_the_sub_command(tmp_path, capsys):
+    assert main(["data", "inspect", str(tmp_path / "missing")]) == 2
+    assert capsys.readouterr().err.startswith("ferkit data inspect: error: ")
+
+
+def _failing_with(monkeypatch, error: Exception) -> None:
+    def run(args):
+        raise error
+    monkeypatch.setattr(ferkit.cli.synth, "run", run)
+
+
+@pytest.mark.parametrize("error", [DataError("bad file x.png"), OSError("disk full"),
+                                   ValueError("bad value")])
+def test_input_errors_exit_2_and_debug_re_raises_them(tmp_path, monkeypatch, capsys, error):
+    _failing_with(monkeypatch, error)
+    assert main(["synth", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"ferkit synth: error: {error}\n"
+    with pytest.raises(type(error)):
+        main(["--debug", "synth", str(tmp_path)])
+
+
+def test_a_bug_keeps_its_traceback_without_debug(tmp_path, monkeypatch):
+    _failing_with(monkeypatch, RuntimeError("a ferkit bug"))
+    with pytest.raises(RuntimeError, match="a ferkit bug"):
+        main(["synth", str(tmp_path)])
+
+
+def test_no_command_prints_the_help_and_exits_1(capsys):
+    assert main([]) == 1
+    assert "usage: ferkit" in capsys.readouterr().out
+
+
 def test_train_runs_a_config(tmp_path, ckplus_full, capsys):
     fast = ["train.epochs=1", "train.jit_compile=false", "data.min_au_count=2", "train.verbose=0",
             "model.args={filters: [4], blocks: [1], stem_filters: 4}"]
@@ -45,21 +90,6 @@ def test_train_runs_a_config(tmp_path, ckplus_full, capsys):
     assert main(args) == 0
     assert "emotion_accuracy" in capsys.readouterr().out
     assert (tmp_path / "run" / "model.keras").is_file()
-
-
-def test_example_runs_end_to_end_in_fast_mode(tmp_path):
-    run = tmp_path / "run"
-    done = subprocess.run([sys.executable, str(ROOT / "examples" / "ckplus_multitask.py"), "--fast",
-                           "--out", str(run)], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "emotion accuracy" in done.stdout and "AU micro-F1" in done.stdout
-    metrics = json.loads((run / "metrics.json").read_text())
-    assert 0.0 <= metrics["emotion_accuracy"] <= 1.0 and "au_micro_f1" in metrics
-    for name in ["model.keras", "history.json", "config.yaml", "splits.csv", "au_report.csv",
-                 "plots/history.png", "plots/confusion_matrix.png"]:
-        assert (run / name).is_file(), name
-    splits = __import__("pandas").read_csv(run / "splits.csv")
-    assert splits.groupby("subject")["split"].nunique().max() == 1  # subject-disjoint
 
 
 def test_report_command_builds_the_html_page(tmp_path, ckplus_full, capsys):
