@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from ferkit.data.pipeline import make_dataset
 from ferkit.data.samples import Samples
 from ferkit.evaluation import metrics, plots
 from ferkit.evaluation.tables import to_markdown
+from ferkit.runs import RunDir, write_json_atomic, write_text_atomic
 
 
 @dataclasses.dataclass
@@ -162,18 +162,19 @@ def evaluate_model(model: keras.Model, samples: Samples, out_dir: str | Path | N
 def write_evaluation(result: Evaluation, out_dir: str | Path) -> Path:
     """CSV + Markdown tables, ``metrics.json`` and PNG plots into ``out_dir``."""
     out_dir = Path(out_dir)
-    (out_dir / "plots").mkdir(parents=True, exist_ok=True)
-    (out_dir / "metrics.json").write_text(json.dumps(result.summary, indent=1))
+    plots_dir = out_dir / RunDir.PLOTS
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out_dir / RunDir.METRICS, result.summary)  # read back by resumed workflows
     tables = {"emotion_report": result.emotion_report, "confusion_matrix": result.confusion}
     if result.au_report is not None:
         tables["au_report"] = result.au_report
     for name, table in tables.items():
         table.to_csv(out_dir / f"{name}.csv")
         (out_dir / f"{name}.md").write_text(to_markdown(table))
-    result.predictions.to_csv(out_dir / "predictions.csv", index=False)
-    plots.plot_confusion_matrix(result.confusion, out_dir / "plots" / "confusion_matrix.png",
+    write_text_atomic(out_dir / RunDir.PREDICTIONS, result.predictions.to_csv(index=False))
+    plots.plot_confusion_matrix(result.confusion, plots_dir / "confusion_matrix.png",
                                 title="Emotion confusion matrix (test)")
-    plots.plot_per_class(result.emotion_report, out_dir / "plots" / "emotion_f1.png")
+    plots.plot_per_class(result.emotion_report, plots_dir / "emotion_f1.png")
     if result.au_report is not None:
-        plots.plot_per_class(result.au_report, out_dir / "plots" / "au_f1.png")
+        plots.plot_per_class(result.au_report, plots_dir / "au_f1.png")
     return out_dir

@@ -9,25 +9,13 @@ is tidy, one row per (trained_on, evaluated_on) pair::
 
 :func:`pivot_matrix` turns one metric into the trained-on x evaluated-on grid and
 :func:`stacked_matrix` stacks several, which is the layout of seed 003's Table 2.
-
-:func:`occlusion_protocol` runs the whole study: a baseline trained on full faces, one copy
-of it fine-tuned per mask (training and validation images masked, test images untouched),
-then the matrix. Run directory::
-
-    full/  upper/  lower/  left/  right/     one run directory per model
-    occlusion/matrix.{csv,md,json}           the tidy matrix; the .md has one grid per metric
-    occlusion/<metric>.png                   annotated heatmap per metric
-
-Starting again on the same ``run_dir`` reloads each finished model (``run.json`` and
-``model.keras`` present) instead of retraining it.
+Training the models of the study is :func:`ferkit.workflows.occlusion.occlusion_protocol`'s job.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,13 +24,12 @@ import numpy as np
 import pandas as pd
 
 from ferkit.evaluation import metrics
-from ferkit.plotting import new_figure, save_figure
 from ferkit.evaluation.tables import to_markdown
+from ferkit.plotting import new_figure, save_figure
 
-if TYPE_CHECKING:  # Keras (also loaded by ferkit.config and ferkit.data) is imported where it
-    import keras  # is used, so that `ferkit --help` stays quick
+if TYPE_CHECKING:  # Keras (also loaded by ferkit.data) is imported where it is used, so
+    import keras  # that importing this module stays quick
 
-    from ferkit.config import Config
     from ferkit.data.samples import Samples
 
 FULL = "full"
@@ -58,7 +45,6 @@ MATRIX_COLUMNS: tuple[str, ...] = ("trained_on", "evaluated_on", "n_images") + M
 _SUMMARY_KEYS = {"accuracy": "accuracy", "macro_f1": "macro_f1", "weighted_f1": "weighted_f1",
                  "weighted_auc": "auc_weighted", "macro_auc": "auc_macro", "micro_auc": "auc_micro"}
 _MASK_CHUNK = 4096
-FINISHED_FILES: tuple[str, ...] = ("run.json", "model.keras")
 
 
 # --------------------------------------------------------------------------- masking
@@ -95,15 +81,16 @@ def mask_images(images: np.ndarray, region: str) -> np.ndarray:
     return masked[..., 0] if images.ndim == 3 else masked
 
 
-def _require_images(samples: Samples) -> None:
+def require_images(samples: Samples) -> None:
+    """Raise naming the source when ``samples`` holds no images in memory."""
     if samples.images is None:
         raise ValueError(f"{samples.source or 'samples'}: occlusion needs images in memory; "
-                         "load them first (ferkit.data.ckplus.read_images or load_from_config)")
+                         "load them first (ferkit.data.sources.read_images or load_from_config)")
 
 
 def compact(samples: Samples) -> Samples:
     """The same rows with an images array holding only (and exactly) their images, in order."""
-    _require_images(samples)
+    require_images(samples)
     positions = samples.frame["image_index"].to_numpy()
     frame = samples.frame.assign(image_index=np.arange(len(samples)))
     return dataclasses.replace(samples, frame=frame, images=samples.images[positions])
@@ -241,167 +228,7 @@ def write_matrix(frame: pd.DataFrame, out_dir: str | os.PathLike,
     return out_dir
 
 
-# --------------------------------------------------------------------------- the protocol
-@dataclasses.dataclass
-class OcclusionResult:
-    """A finished occlusion study; everything is also written under ``run_dir``.
-
-    Attributes:
-        run_dir: the study's folder (one run directory per model inside).
-        matrix: the tidy :func:`occlusion_matrix` frame.
-        models: trained-on name -> model (``full`` is the baseline).
-        trained: names trained by this call; the others were reloaded from disk.
-    """
-
-    run_dir: Path
-    matrix: pd.DataFrame
-    models: dict[str, keras.Model]
-    trained: list[str]
-
-    def pivot(self, metric: str = "accuracy") -> pd.DataFrame:
-        return pivot_matrix(self.matrix, metric)
-
-    def to_markdown(self, metrics: Sequence[str] = TABLE2_METRICS) -> str:
-        return matrix_markdown(self.matrix, metrics)
-
-
-def is_finished(run_dir: Path) -> bool:
-    return all((run_dir / name).is_file() for name in FINISHED_FILES)
-
-
-def copy_model(model: keras.Model) -> keras.Model:
-    """A new, uncompiled model of the same architecture holding ``model``'s weights."""
-    import keras
-
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    return copy
-
-
-def finetune_config(config: Config, region: str, epochs: int | None = None,
-                    overrides: Sequence[str] = ()) -> Config:
-    """``config`` for fine-tuning on ``region``: its own name, then ``--set``-style
-    ``overrides`` (e.g. ``"train.learning_rate=1e-3"``), then ``epochs`` when given."""
-    from ferkit.config import config_from_dict
-
-    raw = {**config.to_dict(), "name": f"{config.name}_{region}"}
-    tuned = config_from_dict(raw, f"fine-tuning config for {region!r}", overrides)
-    if epochs is not None:
-        tuned = dataclasses.replace(tuned, train=dataclasses.replace(tuned.train, epochs=int(epochs)))
-    return tuned
-
-
-def _split_samples(config: Config, run_dir: Path, samples: Samples | None) -> Samples:
-    """Given samples as split (or split by the config), else the configured data, split."""
-    from ferkit.training.experiment import assign_splits, prepare_data
-
-    if samples is None:
-        return prepare_data(config, run_dir)
-    if "split" in samples.frame.columns:
-        return samples
-    return assign_splits(samples, config.split, config.seed)
-
-
-def _train_or_load(config: Config, samples: Samples, run_dir: Path, start_from: keras.Model | None,
-                   verbose: bool) -> tuple[keras.Model, bool]:
-    """The finished model in ``run_dir``, or a newly trained one; and whether it was trained."""
-    import keras
-
-    from ferkit.training.experiment import train_on_samples
-
-    if is_finished(run_dir):
-        if verbose:
-            print(f"[occlusion] {run_dir.name}: reloading finished model", flush=True)
-        return keras.models.load_model(run_dir / "model.keras"), False
-    if verbose:
-        print(f"[occlusion] {run_dir.name}: training into {run_dir}", flush=True)
-    start = time.perf_counter()
-    model = copy_model(start_from) if start_from is not None else None
-    result = train_on_samples(config, samples, run_dir, model=model)
-    if verbose:
-        print(f"[occlusion] {run_dir.name}: done in {time.perf_counter() - start:.1f} s, "
-              f"{result.evaluated_on} accuracy {result.evaluation.summary['emotion_accuracy']:.4f}",
-              flush=True)
-    return result.model, True
-
-
-def occlusion_protocol(config: Config, run_dir: str | os.PathLike,
-                       regions: Sequence[str] = MATRIX_REGIONS, finetune_epochs: int | None = None,
-                       samples: Samples | None = None, finetune_overrides: Sequence[str] = (),
-                       batch_size: int = 64, verbose: bool = True) -> OcclusionResult:
-    """Seed 003's study: baseline on full faces, a fine-tuned copy per mask, then the matrix.
-
-    1. Train ``config``'s model on unmasked images into ``run_dir/full`` (always done: the
-       masks fine-tune from it, so ``full`` is added to ``regions`` when missing).
-    2. For each mask in ``regions``: copy the baseline (same architecture and weights) and
-       train it on the same split with the train and val images masked, into
-       ``run_dir/<region>``. ``finetune_overrides`` (``--set`` style, e.g. seed 003's
-       ``"train.weight_decay=0.0005"``) and ``finetune_epochs`` change the training settings
-       of this step (``model.*`` overrides have no effect: the copy keeps the baseline's
-       architecture). Test images stay unmasked there, so that run's own ``metrics.json``
-       is its full-face score.
-    3. Evaluate every model on every region of the test split (val when there is no test
-       split) and write ``run_dir/occlusion/``.
-
-    ``samples`` with a ``split`` column are used as split; without one, or when None, the
-    config's data and split apply. Finished models are reloaded, not retrained.
-    """
-    regions = check_regions(regions)
-    regions = regions if FULL in regions else (FULL,) + regions
-    run_dir = Path(run_dir)
-    tuned = {region: finetune_config(config, region, finetune_epochs, finetune_overrides)
-             for region in regions if region != FULL}  # config errors before any training
-    samples = _split_samples(config, run_dir, samples)
-    _require_images(samples)
-    baseline, trained_now = _train_or_load(config, samples, run_dir / FULL, None, verbose)
-    models, trained = {FULL: baseline}, [FULL] if trained_now else []
-    for region, region_config in tuned.items():
-        masked = masked_samples(samples, region, splits=("train", "val"))
-        models[region], trained_now = _train_or_load(region_config, masked, run_dir / region,
-                                                     baseline, verbose)
-        trained += [region] if trained_now else []
-    split = "test" if (samples.frame["split"] == "test").any() else "val"
-    matrix = occlusion_matrix(models, samples, regions, batch_size, split=split, verbose=verbose)
-    write_matrix(matrix, run_dir / "occlusion")
-    return OcclusionResult(run_dir, matrix, models, trained)
-
-
-# --------------------------------------------------------------------------- command line
-def _occlusion_command(args: argparse.Namespace) -> int:
-    from ferkit.config import load_config
-
-    overrides = list(args.set) + ([f"data.path={args.data}"] if args.data else [])
-    config = load_config(args.config, overrides)
-    out = Path(args.out) if args.out else Path("runs") / f"{config.name}_occlusion"
-    result = occlusion_protocol(config, out, regions=args.regions,
-                                finetune_epochs=args.finetune_epochs,
-                                finetune_overrides=args.finetune_set)
-    print(result.to_markdown(("accuracy", "macro_f1")))
-    print(f"occlusion folder: {out}")
-    return 0
-
-
-def add_occlusion_parser(subparsers) -> argparse.ArgumentParser:
-    """Add ``occlusion --config CFG [--regions ...] ...`` to ``ferkit``'s subparsers."""
-    parser = subparsers.add_parser("occlusion", help="seed 003's half-face occlusion study: "
-                                                     "baseline, a fine-tuned copy per mask, "
-                                                     "trained-on x evaluated-on matrix")
-    parser.add_argument("--config", required=True, help="experiment YAML (see configs/)")
-    parser.add_argument("--data", help="dataset path (overrides data.path)")
-    parser.add_argument("--out", help="output folder (default runs/<config name>_occlusion)")
-    parser.add_argument("--regions", nargs="+", default=list(MATRIX_REGIONS),
-                        choices=list(MATRIX_REGIONS), help="masks to fine-tune and evaluate")
-    parser.add_argument("--finetune-epochs", type=int, help="epochs per fine-tuning run")
-    parser.add_argument("--finetune-set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value for fine-tuning only (repeatable)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set train.epochs=5 (repeatable)")
-    parser.set_defaults(run=_occlusion_command)
-    return parser
-
-
-__all__ = ["FULL", "MATRIX_COLUMNS", "MATRIX_METRICS", "MATRIX_REGIONS", "OcclusionResult",
-           "add_occlusion_parser",
-           "TABLE2_METRICS", "check_regions", "copy_model", "finetune_config", "mask_images",
-           "masked_samples", "matrix_markdown", "occlusion_matrix", "occlusion_protocol",
-           "pivot_matrix", "plot_occlusion_matrix", "score", "stacked_matrix", "write_matrix"]
+__all__ = ["FULL", "MATRIX_COLUMNS", "MATRIX_METRICS", "MATRIX_REGIONS", "TABLE2_METRICS",
+           "check_regions", "compact", "evaluation_rows", "mask_images", "masked_samples",
+           "matrix_markdown", "occlusion_matrix", "pivot_matrix", "plot_occlusion_matrix",
+           "require_images", "score", "stacked_matrix", "write_matrix"]

@@ -12,11 +12,11 @@ import pytest
 
 from ferkit.config import config_from_dict
 from ferkit.data.samples import Samples
-from ferkit.evaluation.kfold import (
-    FOLD_METRICS, TABLE_COLUMNS, add_kfold_parser, cross_validate, kfold_table,
-)
+from ferkit.cli.kfold import register
+from ferkit.evaluation.kfold import FOLD_METRICS, TABLE_COLUMNS, kfold_table
+from ferkit.workflows.kfold import cross_validate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY_TRAIN = {"epochs": 1, "batch_size": 16, "jit_compile": False, "verbose": 0}
 
 
@@ -71,11 +71,11 @@ def test_outputs_and_pooled_predictions(finished_cv):
     assert "| mean |" in finished_cv.to_markdown()
 
 
-def test_resume_reads_finished_folds_back_and_retrains_only_the_missing_one(finished_cv):
+def test_resume_reads_committed_folds_back_and_retrains_only_the_uncommitted_one(finished_cv):
     run_dir = finished_cv.run_dir
     stamps = {fold: (run_dir / f"fold_0{fold}" / "metrics.json").stat().st_mtime_ns
               for fold in (1, 3)}
-    (run_dir / "fold_02" / "metrics.json").unlink()
+    (run_dir / "fold_02" / "run.json").unlink()  # as if killed before the commit marker
     again = cross_validate(_config(), run_dir, k=3, samples=_samples(), verbose=False)
     assert again.trained == [2]
     for fold, stamp in stamps.items():
@@ -108,7 +108,7 @@ def test_kfold_table_names_missing_columns():
 
 def test_command_line_parser(tmp_path):
     parser = argparse.ArgumentParser()
-    add_kfold_parser(parser.add_subparsers())
+    register(parser.add_subparsers())
     config = tmp_path / "config.yaml"
     config.write_text("train: {epochs: 1}\n")
     args = parser.parse_args(["kfold", "--config", str(config), "--folds", "1", "--set",

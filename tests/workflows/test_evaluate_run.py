@@ -1,4 +1,4 @@
-"""``ferkit evaluate``: a trained run scored again on FER2013-format data, with clear errors."""
+"""``ferkit evaluate`` / ``evaluate_run``: a trained run scored again on FER2013-format data, with clear errors."""
 import json
 import shutil
 
@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from ferkit.cli import main
-from ferkit.data.fer2013 import load_fer2013
+from ferkit.data.sources.fer2013 import load_fer2013
 from ferkit.data.samples import Samples
 from ferkit.data.synthetic.formats import write_fer2013, write_class_folders
-from ferkit.evaluation.command import match_classes, resolve_split
+from ferkit.evaluation.selection import match_classes, resolve_split
 from ferkit.inference import load_run_model
 
 ROWS = 160
@@ -28,7 +28,7 @@ def fer_run(tmp_path_factory, fer_data):
     """A tiny fer_recipe trained one epoch on ``fer_data`` with FER2013's own split, and the
     FER+ votes as a second target (``ferplus`` head)."""
     from ferkit.config import config_from_dict
-    from ferkit.training import run_experiment
+    from ferkit.workflows import run_experiment
 
     config = config_from_dict({
         "name": "tiny_fer", "augment": None, "split": {"method": "predefined"},
@@ -175,3 +175,21 @@ def test_split_names_are_checked(fer_run):
         resolve_split("PublicTest", "folders", fer_run)
     with pytest.raises(ValueError, match="is not a split"):
         resolve_split("dev", "fer2013", fer_run)
+
+
+def test_tta_defaults_come_from_the_run_configs_evaluate_section(fer_run, fer_data, tmp_path):
+    import yaml
+
+    run = tmp_path / "run"
+    shutil.copytree(fer_run, run, ignore=shutil.ignore_patterns("evaluate_*"))
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["evaluate"] = {"flip_tta": True, "shift_tta": 1, "zoom_tta": []}
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    csv = str(fer_data / "fer2013.csv.gz")
+    assert main(["evaluate", str(run), "--data", csv]) == 0
+    info = json.loads((run / "evaluate_fer2013_PublicTest_tta_shift1" / "evaluation.json").read_text())
+    assert info["flip_tta"] is True and info["shift_tta"] == 1
+    assert main(["evaluate", str(run), "--data", csv, "--no-tta", "--tta-shift", "0",
+                 "--out", str(tmp_path / "plain")]) == 0
+    info = json.loads((tmp_path / "plain" / "evaluation.json").read_text())
+    assert info["flip_tta"] is False and info["shift_tta"] == 0
