@@ -28,8 +28,8 @@ from pathlib import Path
 from ferkit import models
 from ferkit.config import Config, config_from_dict
 from ferkit.evaluation.fairness import fairness_report
-from ferkit.evaluation.kfold import KFoldResult, cross_validate
 from ferkit.evaluation.tables import to_markdown
+from ferkit.workflows.kfold import KFoldResult, cross_validate
 
 #: Class folder -> synthetic expression drawn for it (the generator has no "focused" face).
 SYNTHETIC_CLASSES = {"Angry": "anger", "Happy": "happy", "Focused": "contempt", "Neutral": "neutral"}

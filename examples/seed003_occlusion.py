@@ -39,8 +39,9 @@ from ferkit.config import Config, config_from_dict
 from ferkit.data.samples import Samples
 from ferkit.data.sources import load_from_config
 from ferkit.data.splits import stratified_split
-from ferkit.evaluation.occlusion import MATRIX_REGIONS, occlusion_protocol, pivot_matrix
+from ferkit.evaluation.occlusion import MATRIX_REGIONS, pivot_matrix
 from ferkit.evaluation.tables import to_markdown
+from ferkit.workflows.occlusion import occlusion_protocol
 
 MODEL_CHOICES = ("seed003_resnet50", "fer_compact", "ckplus_small")
 FAST_MODEL_CHOICES = ("fer_compact", "ckplus_small")
