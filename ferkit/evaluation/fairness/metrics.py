@@ -19,6 +19,7 @@ from ferkit.evaluation.fairness.groups import (
 )
 from ferkit.evaluation.fairness.plots import plot_group_metrics
 from ferkit.evaluation.tables import to_markdown
+from ferkit.runs import RunDir
 
 #: Metrics whose intervals :func:`fairness_report` computes.
 REPORT_INTERVAL_METRICS: tuple[str, ...] = ("accuracy", "macro_f1")
@@ -140,7 +141,7 @@ class FairnessReport:
         records = {name.removeprefix("fairness_"): _records(table) for name, table in self.tables().items()}
         (out_dir / "fairness.json").write_text(json.dumps(records, indent=1, ensure_ascii=False))
         for metric in REPORT_INTERVAL_METRICS:
-            plot_group_metrics(self.by_group, out_dir / "plots" / f"fairness_{metric}.png", metric, self.intervals)
+            plot_group_metrics(self.by_group, out_dir / RunDir.PLOTS / f"fairness_{metric}.png", metric, self.intervals)
         return out_dir
 
 
