@@ -71,3 +71,17 @@ def test_train_speed_benchmark_without_torch_measures_only_ferkit(tmp_path):
     assert not any("torch" in column for column in header), header
     assert float(rows[0][header.index("fp32 img/s")]) > 0
     assert float(rows[0][header.index("fp32+XLA img/s")]) > 0
+
+
+def test_cli_startup_benchmark_times_every_help(tmp_path):
+    from ferkit.cli import COMMAND_MODULES
+
+    out = _run("cli_startup.py", "--json", str(tmp_path / "startup.json"))
+    result = json.loads((tmp_path / "startup.json").read_text())
+    expected = ["ferkit --help", *(f"ferkit {name} --help" for name in COMMAND_MODULES),
+                "ferkit data inspect --help"]
+    assert [row["command"] for row in result["rows"]] == expected
+    assert all(row["median_s"] > 0 and row["modules"] > 0 for row in result["rows"])
+    for command in expected:
+        assert f"| `{command}` |" in out, out
+    assert "commands at or over 1 s:" in out
