@@ -60,7 +60,7 @@ class Faces:
 
 def load_faces(data: str | None, limit: int | None, seed: int = 0) -> Faces:
     """FER2013 PublicTest faces of ``data``, or ``limit`` synthetic faces without it."""
-    from ferkit.data.fer2013 import load_fer2013
+    from ferkit.data.sources.fer2013 import load_fer2013
 
     if data is None:
         return synthetic_faces(limit or 512, seed)
@@ -88,10 +88,11 @@ def synthetic_faces(count: int, seed: int = 0) -> Faces:
 
 
 def ferkit_inputs(images: np.ndarray, size: tuple[int, int], channels: int) -> np.ndarray:
-    """ferkit's model input: resized as :mod:`ferkit.inference` does, float32 pixels / 255."""
-    from ferkit.inference import PIXEL_DIVISOR, resize_face, to_channels
+    """ferkit's model input: prepared as :mod:`ferkit.inference` does, float32 pixels / 255."""
+    from ferkit.data.images import fit_image
+    from ferkit.runs import PIXEL_DIVISOR
 
-    faces = [to_channels(resize_face(image[..., None], size), channels) for image in images]
+    faces = [fit_image(image[..., None], size, channels) for image in images]
     return np.stack(faces).astype(np.float32) / np.float32(PIXEL_DIVISOR)
 
 
@@ -163,8 +164,8 @@ def tflite_forward(path: Path, threads: int) -> Callable[[np.ndarray], np.ndarra
 def ferkit_model(run: str | None, name: str, args: dict):
     """``(model, preprocessing, label, trained)`` from a run directory or an untrained build."""
     from ferkit import models
-    from ferkit.inference import (Preprocessing, fitted_preprocessing, load_preprocessing,
-                                  load_run_model)
+    from ferkit.models.loading import fitted_preprocessing, load_run_model
+    from ferkit.runs import Preprocessing, load_preprocessing
 
     if run:
         model = load_run_model(run)

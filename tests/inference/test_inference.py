@@ -7,10 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
+from ferkit.cli import predict as predict_command
 from ferkit.data.synthetic import render_face
 from ferkit.inference import (
-    NO_FACE, OK, NoFaceError, Predictor, add_predict_parser, annotate, load_preprocessing,
-    load_run_model, save_preprocessing,
+    NO_FACE, OK, NoFaceError, Predictor, annotate, load_preprocessing, load_run_model,
+    save_preprocessing,
 )
 
 FACE_AT = (50, 30)          # (x, y) where the 96-pixel face is pasted on the canvas
@@ -171,7 +172,7 @@ def test_predict_command_prints_a_table_and_writes_csv(tiny_run, tmp_path, capsy
     folder.mkdir()
     write_png(folder / "face.png", face_on_canvas())
     parser = argparse.ArgumentParser()
-    add_predict_parser(parser.add_subparsers(dest="command"))
+    predict_command.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["predict", str(tiny_run), str(folder), "--out", str(tmp_path / "out")])
     assert args.run(args) == 0
     assert "face.png" in capsys.readouterr().out

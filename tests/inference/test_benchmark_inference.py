@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).parent.parent / "examples" / "benchmarks" / "inference.py"
+SCRIPT = Path(__file__).parents[2] / "examples" / "benchmarks" / "inference.py"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,290 @@
+"""A trained model plus its preprocessing: images, folders and videos in, face predictions out.
+
+A :class:`Predictor` prepares a face the way training prepared its images: find faces
+(the data layer's Haar frontal-face detector) or take the whole image as one face, grow each
+box by ``margin``, then :func:`ferkit.data.images.fit_image` (channels, then area/cubic
+resize) and scale to float32 by ``pixel_divisor``. The contract is the run's
+``preprocessing.json`` (:class:`ferkit.runs.Preprocessing`).
+
+Image arrays given to the predictor are uint8, ``(H, W)`` grey or ``(H, W, 3)`` RGB
+(``(H, W, 4)`` RGBA loses its alpha); files are read by :func:`ferkit.data.images.read_image`.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Literal, Sequence
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from ferkit.data.cleaning.faces import detect_faces, expand_box
+from ferkit.data.images import check_pixels, fit_image, read_image
+from ferkit.errors import NoFaceError
+from ferkit.inference.annotate import save_annotated
+from ferkit.inference.media import (AnnotatedVideo, image_files, input_kind, opened_video,
+                                    sampled_frames)
+from ferkit.inference.results import (NO_FACE, OK, Box, FaceMode, FacePrediction,
+                                      check_face_mode, prediction_rows)
+from ferkit.models.loading import fitted_preprocessing, head_outputs, load_run_model
+from ferkit.runs import DEFAULT_MARGIN, PIXEL_DIVISOR, Preprocessing, RunDir, load_preprocessing
+
+if TYPE_CHECKING:
+    import keras
+
+Detector = Callable[[np.ndarray], Sequence[Sequence[int]]]
+OnUnreadable = Literal["raise", "report"]
+#: What :func:`predict_path` writes under ``out``: annotated pictures of images, of a video.
+ANNOTATED_FOLDER = "annotated"
+ANNOTATED_VIDEO = "annotated.avi"
+
+
+class Predictor:
+    """A model plus its preprocessing: images, folders and videos in, face predictions out.
+
+    Args:
+        model: a ferkit Keras model (dict outputs ``emotion`` and optionally ``au``).
+        classes: emotion class names, in the order of the ``emotion`` outputs.
+        aus: action unit numbers, in the order of the ``au`` outputs (ignored without one).
+        image_size, channels: the model input (checked against the model).
+        detector: ``detector(grey_uint8) -> [(x, y, w, h), ...]``; default Haar frontal face.
+        margin: detected boxes grow by this fraction of their size on every side.
+        source: how errors name the model (``from_run`` uses the file path).
+        batch_size: faces per model call.
+        pixel_divisor: model input = uint8 pixels / this (255: the training pipeline's).
+    """
+
+    def __init__(self, model: "keras.Model", classes: Sequence[str], aus: Sequence[int] = (),
+                 image_size: Sequence[int] = (48, 48), channels: int = 1,
+                 detector: Detector | None = None, margin: float = DEFAULT_MARGIN, *,
+                 source: str = "model", batch_size: int = 64,
+                 pixel_divisor: float = PIXEL_DIVISOR):
+        self.model = model
+        self.source = source
+        self.detector = detector
+        self.batch_size = int(batch_size)
+        wanted = Preprocessing(tuple(image_size), channels, tuple(classes), tuple(aus), margin,
+                               pixel_divisor)
+        self.preprocessing = fitted_preprocessing(model, wanted, source)
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path, *, detector: Detector | None = None,
+                 margin: float | None = None, batch_size: int = 64) -> "Predictor":
+        """Load ``run_dir/model.keras`` with its ``preprocessing.json``."""
+        model = load_run_model(run_dir)
+        return cls.from_model(model, load_preprocessing(run_dir), detector=detector, margin=margin,
+                              source=str(RunDir(run_dir) / RunDir.MODEL), batch_size=batch_size)
+
+    @classmethod
+    def from_model(cls, model: "keras.Model", preprocessing: Preprocessing, *,
+                   detector: Detector | None = None, margin: float | None = None,
+                   source: str = "model", batch_size: int = 64) -> "Predictor":
+        """A predictor from a loaded model and a :class:`~ferkit.runs.Preprocessing`."""
+        p = preprocessing
+        return cls(model, p.classes, p.aus, p.image_size, p.channels, detector,
+                   p.margin if margin is None else margin, source=source, batch_size=batch_size,
+                   pixel_divisor=p.pixel_divisor)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.preprocessing.classes
+
+    @property
+    def aus(self) -> tuple[int, ...]:
+        return self.preprocessing.aus
+
+    # ------------------------------------------------------------------ one image
+    def predict_image(self, image_or_path: np.ndarray | str | Path, face: FaceMode = "detect",
+                      require_face: bool = False) -> list[FacePrediction]:
+        """Predictions for every face in one image, largest face first.
+
+        ``face="whole"`` treats the image as one face crop (CK+, FER2013 images). An image
+        without a face gives ``[]``, or raises :class:`~ferkit.errors.NoFaceError` with
+        ``require_face``.
+        """
+        check_face_mode(face)
+        name, image = self._loaded(image_or_path)
+        predictions = self.predict_arrays([image], face)[0]
+        if require_face and not predictions:
+            raise NoFaceError(f"{name}: no face found by the face detector; pass face='whole' "
+                              "for images that are already face crops")
+        return predictions
+
+    def predict_arrays(self, images: Sequence[np.ndarray],
+                       face: FaceMode = "detect") -> list[list[FacePrediction]]:
+        """Predictions for a list of uint8 images; all their faces go through the model together."""
+        check_face_mode(face)
+        found = [self.face_crops(image, face) for image in images]
+        crops = [crop for _, image_crops in found for crop in image_crops]
+        outputs = self._predict_crops(crops)
+        results, start = [], 0
+        for boxes, _ in found:
+            results.append([self._prediction(box, outputs, start + i) for i, box in enumerate(boxes)])
+            start += len(boxes)
+        return results
+
+    def model_inputs(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Face crops from :meth:`face_crops` as the float32 batch the model is called on."""
+        return np.stack(crops).astype(np.float32) / np.float32(self.preprocessing.pixel_divisor)
+
+    def face_crops(self, image: np.ndarray,
+                   face: FaceMode = "detect") -> tuple[list[Box], list[np.ndarray]]:
+        """The face boxes of ``image`` and each face as uint8 ``(H, W, channels)`` pixels."""
+        image = check_pixels(image, "image")
+        size, channels = self.preprocessing.image_size, self.preprocessing.channels
+        if face == "whole":
+            return [(0, 0, image.shape[1], image.shape[0])], [fit_image(image, size, channels)]
+        boxes = detect_faces(image, self.detector)
+        crops = []
+        for box in boxes:
+            x, y, w, h = expand_box(box, image.shape, self.preprocessing.margin)
+            crops.append(fit_image(image[y:y + h, x:x + w], size, channels))
+        return boxes, crops
+
+    def _loaded(self, image_or_path) -> tuple[str, np.ndarray]:
+        if isinstance(image_or_path, (str, Path)):
+            return str(image_or_path), read_image(image_or_path)
+        return "image array", check_pixels(image_or_path, "image array")
+
+    def _predict_crops(self, crops: list[np.ndarray]) -> dict[str, np.ndarray]:
+        if not crops:
+            return {}
+        batches = [head_outputs(self.model.predict_on_batch(self.model_inputs(chunk)))
+                   for chunk in _chunks(crops, self.batch_size)]
+        return {head: np.concatenate([b[head] for b in batches]) for head in batches[0]}
+
+    def _prediction(self, box: Sequence[int], outputs: dict[str, np.ndarray],
+                    row: int) -> FacePrediction:
+        probabilities = dict(zip(self.classes, map(float, outputs["emotion"][row])))
+        aus = {}
+        if self.aus:
+            aus = {f"AU{au}": float(v) for au, v in zip(self.aus, outputs["au"][row])}
+        return FacePrediction(tuple(int(v) for v in box), probabilities, aus)
+
+    # ------------------------------------------------------------------ many images
+    def predict_files(self, paths: Sequence[str | Path], face: FaceMode = "detect",
+                      annotate_to: str | Path | None = None,
+                      on_unreadable: OnUnreadable = "raise") -> pd.DataFrame:
+        """One row per face (``file``, ``face``, ``status``, box, label, score, probabilities).
+
+        An image without a face gets one row with status ``"no face"``; an unreadable one
+        raises, or with ``on_unreadable="report"`` gets a row with status ``"unreadable: ..."``.
+        ``annotate_to`` saves an annotated PNG per image into that folder.
+        """
+        if on_unreadable not in ("raise", "report"):
+            raise ValueError(f"on_unreadable must be 'raise' or 'report', got {on_unreadable!r}")
+        rows = []
+        for chunk in _chunks(paths, self.batch_size):
+            loaded = [(path, _read_or_report(path, on_unreadable)) for path in chunk]
+            images = [image for _, image in loaded if not isinstance(image, str)]
+            predictions = iter(self.predict_arrays(images, face))
+            for path, image in loaded:
+                where = {"file": str(path)}
+                if isinstance(image, str):
+                    rows.append({**where, "status": f"unreadable: {image}"})
+                    continue
+                found = next(predictions)
+                rows.extend(prediction_rows(where, found))
+                if annotate_to is not None:
+                    save_annotated(image, found, Path(annotate_to) / f"{Path(path).stem}.png")
+        return self._frame(rows, ["file"])
+
+    def predict_folder(self, folder: str | Path, face: FaceMode = "detect", *,
+                       recursive: bool = False, annotate_to: str | Path | None = None,
+                       on_unreadable: OnUnreadable = "raise") -> pd.DataFrame:
+        """:meth:`predict_files` on the images in ``folder`` (by extension, sorted)."""
+        return self.predict_files(image_files(folder, recursive), face, annotate_to, on_unreadable)
+
+    def predict_video(self, path: str | Path, every_n_frames: int = 1, face: FaceMode = "detect",
+                      *, annotate_to: str | Path | None = None,
+                      max_frames: int | None = None) -> pd.DataFrame:
+        """One row per face in every ``every_n_frames``-th frame (``frame``, ``time_s`` added).
+
+        Frames without a face get a ``"no face"`` row. ``annotate_to`` writes the sampled
+        frames, annotated, as an MJPG ``.avi``. ``max_frames`` stops after that many frames.
+        """
+        check_face_mode(face)
+        if int(every_n_frames) < 1:
+            raise ValueError(f"every_n_frames must be >= 1, got {every_n_frames!r}")
+        rows = []
+        with opened_video(path) as capture, AnnotatedVideo(annotate_to) as annotated:
+            fps = capture.get(cv2.CAP_PROP_FPS)
+            annotated.fps = fps / every_n_frames if fps > 0 else annotated.fps
+            frames = sampled_frames(capture, path, int(every_n_frames), max_frames)
+            for chunk in _chunks(frames, self.batch_size):
+                predictions = self.predict_arrays([frame for _, frame in chunk], face)
+                for (index, frame), found in zip(chunk, predictions):
+                    seconds = index / fps if fps > 0 else math.nan
+                    rows.extend(prediction_rows(
+                        {"file": str(path), "frame": index, "time_s": seconds}, found))
+                    annotated.write(frame, found)
+        return self._frame(rows, ["file", "frame", "time_s"])
+
+    def _frame(self, rows: list[dict], where: list[str]) -> pd.DataFrame:
+        columns = [*where, "face", "status", "x", "y", "width", "height", "label", "score",
+                   *(f"prob_{c}" for c in self.classes), *(f"prob_AU{a}" for a in self.aus)]
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.astype({c: "Int64" for c in ("face", "x", "y", "width", "height")})
+
+
+def _read_or_report(path, on_unreadable: OnUnreadable) -> np.ndarray | str:
+    """The image, or with ``on_unreadable="report"`` the reason it cannot be read."""
+    try:
+        return read_image(path)
+    except OSError as err:  # ImageReadError and ImageNotFoundError included
+        if on_unreadable == "raise":
+            raise
+        return str(err)
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+# ----------------------------------------------------------------------------- whole inputs
+def predict_path(predictor: Predictor, path: str | Path, out: str | Path | None = None,
+                 face: FaceMode = "detect", every_n_frames: int = 1) -> pd.DataFrame:
+    """Predict an image, folder or video; with ``out``, write ``predictions.csv`` and pictures.
+
+    Pictures: ``out/annotated/<stem>.png`` for images, ``out/annotated.avi`` for a video.
+    """
+    out = None if out is None else Path(out)
+    kind = input_kind(path)
+    if kind == "video":
+        frame = predictor.predict_video(path, every_n_frames, face,
+                                        annotate_to=out / ANNOTATED_VIDEO if out else None)
+    else:
+        files = image_files(path) if kind == "folder" else [Path(path)]
+        on_unreadable = "report" if kind == "folder" else "raise"
+        frame = predictor.predict_files(files, face, out / ANNOTATED_FOLDER if out else None,
+                                        on_unreadable)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(out / RunDir.PREDICTIONS, index=False)
+    return frame
+
+
+def summary_table(frame: pd.DataFrame, max_rows: int = 40) -> str:
+    """The readable columns of a prediction frame as text, at most ``max_rows`` rows."""
+    columns = [c for c in ("file", "frame", "time_s", "face", "status", "label", "score",
+                           "x", "y", "width", "height") if c in frame.columns]
+    shown = frame[columns].assign(file=frame["file"].map(lambda p: Path(p).name))
+    text = shown.head(max_rows).to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    if len(frame) > max_rows:
+        text += f"\n... {len(frame) - max_rows} more rows ({len(frame)} in all)"
+    return text
+
+
+def status_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """How many rows of a prediction frame are faces, "no face" and unreadable inputs."""
+    status = frame["status"].fillna("")
+    return {"faces": int((status == OK).sum()), "no_face": int((status == NO_FACE).sum()),
+            "unreadable": int(status.str.startswith("unreadable").sum())}
+
+
+__all__ = ["Predictor", "Detector", "predict_path", "summary_table", "status_counts",
+           "ANNOTATED_FOLDER", "ANNOTATED_VIDEO"]
