@@ -14,7 +14,7 @@ Every format keeps the head names: given a float32 batch ``(n, H, W, C)`` in [0,
 ``image``), it returns a dict ``{"emotion": (n, classes) softmax, "au": (n, action units)
 sigmoid}`` (``au`` only for multi-task models). With TFLite, read outputs by name through
 ``interpreter.get_signature_runner()``; the raw output tensor order is not the head order.
-``preprocessing.json`` (see :mod:`ferkit.inference`) is written next to the artefact
+``preprocessing.json`` (:class:`ferkit.runs.Preprocessing`) is written next to the artefact
 (inside the SavedModel folder) and names the classes and action units.
 
 :func:`check_export` compares an export with the run's Keras model on the same images.
@@ -26,7 +26,6 @@ artefact runs fast on CPUs without bfloat16 units and TFLite gets float32 kernel
 """
 from __future__ import annotations
 
-import argparse
 import shutil
 import tempfile
 import warnings
@@ -35,18 +34,19 @@ from typing import TYPE_CHECKING, Callable, Literal
 
 import numpy as np
 
+from ferkit.data.images import fit_image
 from ferkit.errors import ExportMismatchError
-from ferkit.inference import (
-    MODEL_FILE, Preprocessing, fitted_preprocessing, head_outputs, load_model_file,
-    load_preprocessing, load_run_model, resize_face, to_channels,
-)
+from ferkit.models.loading import (fitted_preprocessing, head_outputs, load_model_file,
+                                   load_run_model)
+from ferkit.runs import Preprocessing, RunDir, load_preprocessing
 
 if TYPE_CHECKING:
     import keras
 
 ExportFormat = Literal["keras", "savedmodel", "tflite"]
 FORMATS: tuple[str, ...] = ("keras", "savedmodel", "tflite")
-DEFAULT_NAMES = {"keras": "model.keras", "savedmodel": "savedmodel", "tflite": "model.tflite"}
+DEFAULT_NAMES = {"keras": RunDir.MODEL, "savedmodel": "savedmodel", "tflite": "model.tflite"}
+#: The folder of a run directory that exports go to by default.
 EXPORT_DIR = "export"
 SAVED_MODEL_FILE = "saved_model.pb"
 TOLERANCE = 1e-5
@@ -70,11 +70,17 @@ def export_model(run_dir: str | Path, format: ExportFormat = "keras",
     run_dir = Path(run_dir)
     model = _float32_run_model(run_dir)
     preprocessing = fitted_preprocessing(model, load_preprocessing(run_dir),
-                                         str(run_dir / MODEL_FILE))
+                                         str(run_dir / RunDir.MODEL))
     out = Path(out) if out is not None else run_dir / EXPORT_DIR / DEFAULT_NAMES[format]
     WRITERS[format](model, out)
-    preprocessing.save(out if format == "savedmodel" else out.parent)
+    preprocessing.save(preprocessing_folder(out, format))
     return out
+
+
+def preprocessing_folder(artefact: str | Path, format: ExportFormat) -> Path:
+    """Where an export's ``preprocessing.json`` lies: inside a SavedModel, beside a file."""
+    artefact = Path(artefact)
+    return artefact if format == "savedmodel" else artefact.parent
 
 
 def _float32_run_model(run_dir: Path) -> "keras.Model":
@@ -149,7 +155,7 @@ def check_export(run_dir: str | Path, exported_path: str | Path, images: np.ndar
     batch = model_batch(images, load_preprocessing(run_dir), model.input_shape)
     reference = _keras_outputs(model, batch)
     exported = RUNNERS[exported_format(exported_path)](exported_path, batch)
-    where = f"{exported_path} against {run_dir / MODEL_FILE}"
+    where = f"{exported_path} against {run_dir / RunDir.MODEL}"
     return compare_outputs(reference, exported, tolerance, where)
 
 
@@ -250,36 +256,6 @@ def synthetic_check_images(preprocessing: Preprocessing, count: int = CHECK_IMAG
     faces = []
     for index in range(count):
         aus = {au: 1.0 for au in EMOTION_PROTOTYPES[emotions[index % len(emotions)]]}
-        face = render_face(aus, size=side, seed=index)[..., None]
-        faces.append(to_channels(resize_face(face, preprocessing.image_size), preprocessing.channels))
+        face = render_face(aus, size=side, seed=index)
+        faces.append(fit_image(face, preprocessing.image_size, preprocessing.channels))
     return np.stack(faces).astype(np.float32) / np.float32(preprocessing.pixel_divisor)
-
-
-# ----------------------------------------------------------------------------- command line
-def run_export_command(args: argparse.Namespace) -> int:
-    """``ferkit export``: write the artefact, then (unless ``--no-check``) compare it."""
-    path = export_model(args.run_dir, args.format, args.out)
-    print(f"exported {args.format} model to {path}")
-    if not args.no_check:
-        preprocessing = load_preprocessing(path if args.format == "savedmodel" else path.parent)
-        images = synthetic_check_images(preprocessing)
-        difference = check_export(args.run_dir, path, images)
-        print(f"check: max |export - keras| = {difference:.2e} on {len(images)} synthetic faces "
-              f"(tolerance {TOLERANCE:g})")
-    return 0
-
-
-def add_export_parser(subparsers) -> argparse.ArgumentParser:
-    """Add ``ferkit export RUN_DIR --format keras|savedmodel|tflite [--out PATH] [--no-check]``."""
-    parser = subparsers.add_parser(
-        "export", help="export a run's model (.keras, SavedModel or TFLite) and check it",
-        description="Export RUN_DIR/model.keras and compare the export's predictions with the "
-                    f"Keras model's on synthetic faces (tolerance {TOLERANCE:g}).")
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory holding model.keras")
-    parser.add_argument("--format", required=True, choices=FORMATS, help="artefact to write")
-    parser.add_argument("--out", help="output path (default RUN_DIR/export/model.keras, "
-                                      "RUN_DIR/export/savedmodel or RUN_DIR/export/model.tflite)")
-    parser.add_argument("--no-check", action="store_true",
-                        help="skip comparing the export with the Keras model")
-    parser.set_defaults(run=run_export_command)
-    return parser

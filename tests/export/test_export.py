@@ -4,11 +4,13 @@ import argparse
 import numpy as np
 import pytest
 
+from ferkit.cli import export as export_command
 from ferkit.export import (
-    FORMATS, TOLERANCE, ExportMismatchError, add_export_parser, check_export, compare_outputs,
-    export_model, synthetic_check_images, tflite_interpreter,
+    FORMATS, TOLERANCE, ExportMismatchError, check_export, compare_outputs, export_model,
+    synthetic_check_images, tflite_interpreter,
 )
-from ferkit.inference import PREPROCESSING_FILE, Predictor, load_preprocessing
+from ferkit.inference import Predictor, load_preprocessing
+from ferkit.runs import RunDir
 
 
 
@@ -29,7 +31,7 @@ def images(tiny_run):
 def test_each_format_round_trips_within_tolerance(tiny_run, exported, images, fmt):
     assert check_export(tiny_run, exported[fmt], images) <= TOLERANCE
     holder = exported[fmt] if fmt == "savedmodel" else exported[fmt].parent
-    assert (holder / PREPROCESSING_FILE).is_file()
+    assert (holder / RunDir.PREPROCESSING).is_file()
 
 
 def test_savedmodel_and_tflite_keep_the_head_names(exported, images):
@@ -62,15 +64,19 @@ def test_a_bad_format_is_rejected_by_the_function_and_the_command(tiny_run, caps
     with pytest.raises(ValueError, match="one of \\['keras', 'savedmodel', 'tflite'\\], got 'onnx'"):
         export_model(tiny_run, "onnx")
     parser = argparse.ArgumentParser(prog="ferkit")
-    add_export_parser(parser.add_subparsers(dest="command"))
+    export_command.register(parser.add_subparsers(dest="command"))
     with pytest.raises(SystemExit):
         parser.parse_args(["export", str(tiny_run), "--format", "onnx"])
     assert "invalid choice: 'onnx'" in capsys.readouterr().err
 
 
+def test_the_command_offers_the_library_formats_and_tolerance():
+    assert export_command.FORMATS == FORMATS and export_command.TOLERANCE == TOLERANCE
+
+
 def test_export_command_checks_the_export_by_default(tiny_run, tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="ferkit")
-    add_export_parser(parser.add_subparsers(dest="command"))
+    export_command.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["export", str(tiny_run), "--format", "keras",
                               "--out", str(tmp_path / "model.keras")])
     assert args.run(args) == 0
@@ -83,7 +89,7 @@ def test_a_mixed_precision_run_exports_as_float32(ckplus_full, tmp_path):
 
     from ferkit.config import config_from_dict
     from ferkit.inference import load_model_file, load_run_model
-    from ferkit.training import run_experiment
+    from ferkit.workflows import run_experiment
 
     config = config_from_dict({
         "augment": None, "data": {"min_au_count": 2, "path": str(ckplus_full)},
