@@ -28,7 +28,7 @@ from PIL import Image, ImageEnhance
 from ferkit import models
 from step_timer import StepTimer  # examples/benchmarks/step_timer.py, beside this script
 from ferkit.data import build_augmenter, make_dataset
-from ferkit.data.fer2013 import load_fer2013
+from ferkit.data.sources.fer2013 import load_fer2013
 from ferkit.training import compile_model
 
 

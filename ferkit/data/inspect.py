@@ -13,12 +13,11 @@ import numpy as np
 import pandas as pd
 
 from ferkit.data import plots
-from ferkit.data.ckplus import load_ckplus, read_images
 from ferkit.data.cleaning import duplicate_report
-from ferkit.data.fer2013 import load_fer2013, load_ferplus
-from ferkit.data.filenames import load_manifest
-from ferkit.data.folders import load_class_folders
 from ferkit.data.samples import Samples
+from ferkit.data.sources import (
+    load_ckplus, load_class_folders, load_fer2013, load_ferplus, load_manifest, read_images,
+)
 from ferkit.data.splits import split_report
 
 FER2013_NAMES = ("fer2013.csv.gz", "fer2013.csv")

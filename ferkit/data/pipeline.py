@@ -15,8 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ferkit.data.fer2013 import FERPLUS_VOTE_TARGETS
 from ferkit.data.samples import Samples
+from ferkit.data.sources.ferplus import FERPLUS_VOTE_TARGETS
 
 HEADS = ("emotion", "au", "ferplus")
 #: The heads a dataset carries unless told otherwise (``ferplus`` only when asked for).

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ferkit.data.samples import Samples
+from ferkit.data.synthetic.vocabulary import AU_NAMES
 from ferkit.plotting import new_figure, save_figure
 
 _SPLIT_ORDER = ("train", "val", "test")
@@ -270,8 +271,6 @@ def plot_au_frequency(samples: Samples, path: str | os.PathLike) -> Path:
 
 
 def _au_label(au: int) -> str:
-    from ferkit.data.synthetic import AU_NAMES
-
     return f"AU{au} {AU_NAMES[au]}" if au in AU_NAMES else f"AU{au}"
 
 

@@ -1,9 +1,9 @@
 """TFDS builder for CK+ (``ferkit_ckplus``) and subject-disjoint splits of it.
 
 The builder reads the user's CK+ copy from ``manual_dir`` with ferkit's
-:func:`~ferkit.data.ckplus.load_ckplus` and :func:`~ferkit.data.ckplus.read_images` (no second
-parser), resizes every frame to 48x48 grey, and encodes the action units as a multi-hot
-vector over the fixed list :data:`CKPLUS_AUS` (or a config's own list).
+:func:`~ferkit.data.sources.ckplus.load_ckplus` and :func:`~ferkit.data.sources.read_images`
+(no second parser), resizes every frame to 48x48 grey, and encodes the action units as a
+multi-hot vector over the fixed list :data:`CKPLUS_AUS` (or a config's own list).
 
 Everything goes into one ``train`` split. CK+ has no official split, and its examples are
 not independent: every labelled sequence gives several near-identical peak frames and most
@@ -25,9 +25,10 @@ import pandas as pd
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from ferkit.data.ckplus import detect_layout, load_ckplus, read_images
 from ferkit.data.labels import CKPLUS7, CKPLUS_EMOTIONS, HIGH_LEVEL, au_column
 from ferkit.data.samples import Samples
+from ferkit.data.sources.ckplus import detect_layout, load_ckplus
+from ferkit.data.sources.decode import read_images
 from ferkit.data.splits import group_split
 from ferkit.data.tfds.manual import missing_error, search_dirs, local_dir
 
@@ -79,7 +80,7 @@ Everything becomes one `train` split: split it by subject (ferkit.data.tfds.spli
 
 @dataclasses.dataclass
 class CKPlusConfig(tfds.core.BuilderConfig):
-    """How CK+ is read (the arguments of :func:`ferkit.data.ckplus.load_ckplus`).
+    """How CK+ is read (the arguments of :func:`ferkit.data.sources.ckplus.load_ckplus`).
 
     Attributes:
         labels: ``ckplus7`` (seven emotions), ``ckplus8`` (with neutral) or ``3way``

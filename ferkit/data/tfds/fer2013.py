@@ -1,10 +1,11 @@
 """TFDS builders for FER2013 (``ferkit_fer2013``) and FER+ (``ferkit_ferplus``).
 
 Both read the user's licensed csv files from ``manual_dir`` and parse them with ferkit's own
-loaders (:func:`ferkit.data.fer2013.load_fer2013` and :func:`~ferkit.data.fer2013.load_ferplus`),
-so a prepared TFDS dataset holds exactly the rows, labels and pixels those loaders return.
-Splits follow the files' ``Usage`` column: ``Training`` -> ``train``, ``PublicTest`` ->
-``validation``, ``PrivateTest`` -> ``test``; a usage absent from the file gives no split.
+loaders (:func:`ferkit.data.sources.fer2013.load_fer2013` and
+:func:`~ferkit.data.sources.ferplus.load_ferplus`), so a prepared TFDS dataset holds exactly
+the rows, labels and pixels those loaders return. Splits follow the files' ``Usage`` column:
+``Training`` -> ``train``, ``PublicTest`` -> ``validation``, ``PrivateTest`` -> ``test``; a
+usage absent from the file gives no split.
 """
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
-from ferkit.data.fer2013 import (
-    FERPLUS_EMOTIONS, FERPLUS_MODES, FERPLUS_VOTE_COLUMNS, load_fer2013, load_ferplus,
-)
 from ferkit.data.labels import FER2013_EMOTIONS
 from ferkit.data.samples import Samples
+from ferkit.data.sources.fer2013 import load_fer2013
+from ferkit.data.sources.ferplus import (
+    FERPLUS_EMOTIONS, FERPLUS_MODES, FERPLUS_VOTE_COLUMNS, load_ferplus,
+)
 from ferkit.data.tfds.manual import find_file, local_dir
 
 #: FER2013 ``Usage`` value -> TFDS split name, in the order splits are listed.
@@ -151,7 +153,7 @@ class FerkitFer2013(tfds.core.GeneratorBasedBuilder):
 
 @dataclasses.dataclass
 class FerplusConfig(tfds.core.BuilderConfig):
-    """A FER+ label mode (see :func:`ferkit.data.fer2013.ferplus_targets`).
+    """A FER+ label mode (see :func:`ferkit.data.sources.ferplus.ferplus_targets`).
 
     Attributes:
         mode: ``majority``, ``probability``, ``crossentropy`` or ``multi_target``.

@@ -1,4 +1,4 @@
-"""ferkit.data.folders and ferkit.data.filenames on tiny datasets written to disk by the tests."""
+"""ferkit.data.sources' folders, filenames and merge modules on tiny datasets written to disk."""
 from __future__ import annotations
 
 import warnings
@@ -9,15 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ferkit.data.ckplus import read_images
-from ferkit.data.filenames import (
-    FilenameTemplateError, ManifestError, compile_template, load_filename_dataset, load_manifest,
-    parse_filename_attributes,
-)
-from ferkit.data.folders import (
-    DatasetLayoutError, SkippedItemsWarning, load_class_folders, merge_samples, sample_per_class,
-)
 from ferkit.data.labels import canonical_emotion
+from ferkit.data.sources import (
+    SkippedItemsWarning, compile_template, load_class_folders, load_filename_dataset,
+    load_manifest, merge_samples, parse_filename_attributes, read_images, sample_per_class,
+)
+from ferkit.errors import DatasetLayoutError, FilenameTemplateError, ManifestError
 
 
 def write_image(path: Path, value: int = 128, size: int = 6) -> Path:

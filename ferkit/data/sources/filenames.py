@@ -22,12 +22,13 @@ from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from ferkit.data.folders import (
-    IMAGE_EXTENSIONS, LabelMap, OnError, UnknownLabelError, check_on_error, class_vocabulary,
-    is_image_file, normalise_extensions, report_skipped, resolve_label, unreadable_images,
-)
+from ferkit.data.images import IMAGE_EXTENSIONS
 from ferkit.data.samples import Samples
-from ferkit.errors import FilenameTemplateError, ManifestError
+from ferkit.data.sources.common import (
+    LabelMap, OnError, check_on_error, class_vocabulary, has_extension, normalise_extensions,
+    report_skipped, resolve_label, unreadable_images,
+)
+from ferkit.errors import FilenameTemplateError, ImageReadError, ManifestError, UnknownLabelError
 
 #: Seed 000's naming convention.
 FANE_TEMPLATE = "{expression}_{race}_{gender}_{index}"
@@ -155,7 +156,7 @@ def _walk_images(root: Path, extensions: Sequence[str], recursive: bool,
     for path in sorted(entries):
         if any(part.startswith(".") for part in path.relative_to(root).parts) or path.is_dir():
             continue
-        if is_image_file(path, extensions):
+        if has_extension(path, extensions):
             images.append(path)
         else:
             skipped.append((str(path), f"extension {path.suffix or '(none)'!r} is not in extensions"))
@@ -191,7 +192,7 @@ def _finish(frame: pd.DataFrame, classes: Sequence[str] | None, where: str, sour
         bad = set(unreadable_images(frame["path"]))
         bad_items = frame.loc[frame["path"].isin(bad), "_item"].tolist()
         if bad_items and on_error == "raise":
-            raise OSError(f"{where}: {len(bad_items)} image(s) cannot be decoded, e.g. {bad_items[:5]}")
+            raise ImageReadError(f"{where}: {len(bad_items)} image(s) cannot be decoded, e.g. {bad_items[:5]}")
         skipped += [(item, "cannot be decoded as an image") for item in bad_items]
         frame = frame[~frame["path"].isin(bad)].reset_index(drop=True)
     report_skipped(source, skipped, stacklevel=3)

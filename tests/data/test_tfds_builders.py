@@ -24,9 +24,8 @@ from tensorflow_datasets.core.utils import gcs_utils  # noqa: E402
 gcs_utils._is_gcs_disabled = True  # the default in TFDS 4.9.10; older 4.9 releases probe gs://
 
 import ferkit.data.tfds as ftfds  # noqa: E402
-from ferkit.data.ckplus import load_ckplus, read_images  # noqa: E402
-from ferkit.data.fer2013 import (  # noqa: E402
-    FERPLUS_EMOTIONS, FERPLUS_VOTE_COLUMNS, load_fer2013, load_ferplus,
+from ferkit.data.sources import (  # noqa: E402
+    FERPLUS_EMOTIONS, FERPLUS_VOTE_COLUMNS, load_ckplus, load_fer2013, load_ferplus, read_images,
 )
 from ferkit.data.labels import HIGH_LEVEL  # noqa: E402
 
@@ -267,7 +266,7 @@ def test_missing_manual_files_are_named(tmp_path, cls, present, expected):
 # --------------------------------------------------------------------- the docs' quick start
 
 def test_docs_quick_start_runs(capsys):
-    root = next(p for p in Path(__file__).resolve().parents if (p / "docs").is_dir())
+    root = next(p for p in Path(__file__).resolve().parents if (p / "docs" / "guide").is_dir())
     text = (root / "docs" / "guide" / "data_tfds.md").read_text()
     snippet = re.search(r"## Quick start.*?```python\n(.*?)```", text, re.S).group(1)
     exec(compile(snippet, "docs/guide/data_tfds.md", "exec"), {})

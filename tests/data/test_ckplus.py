@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ferkit.data import CKPLUS7, HIGH_LEVEL, CKPlusFormatError, load_ckplus, read_images, synthetic
-from ferkit.data.ckplus import parse_emotion_file, parse_facs_file
+from ferkit.data.sources.ckplus import parse_emotion_file, parse_facs_file
 from conftest import TREE
 
 

@@ -1,4 +1,5 @@
-"""ferkit.data.fer2013: FER2013 csv parsing, FER+ label modes, vote rules, and their errors.
+"""ferkit.data.sources' fer2013, ferplus and vote_rules modules: FER2013 csv parsing, FER+
+label modes, vote rules, and their errors.
 
 Fixtures are tiny files written in the real formats (CRLF fer2013.csv, optionally gzipped;
 Microsoft's fer2013new.csv); expected FER+ targets are worked out by hand in the comments.
@@ -14,15 +15,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ferkit.data.fer2013 import (
-    FER2013FormatError, FERPLUS_EMOTIONS, FERPLUS_VOTE_COLUMNS, VoteCondition, VoteRuleError,
-    apply_vote_rules, draw_hard_targets, ferplus_targets, load_fer2013, load_ferplus,
-    load_ferplus_rules, load_vote_rules, parse_pixels, parse_vote_rules, read_ferplus_votes,
-    soft_targets,
-)
 from ferkit.data.labels import FER2013_EMOTIONS
+from ferkit.data.sources.fer2013 import load_fer2013, parse_pixels
+from ferkit.data.sources.ferplus import (
+    FERPLUS_EMOTIONS, FERPLUS_VOTE_COLUMNS, draw_hard_targets, ferplus_targets, load_ferplus,
+    read_ferplus_votes, soft_targets,
+)
+from ferkit.data.sources.vote_rules import (
+    VoteCondition, apply_vote_rules, load_ferplus_rules, load_vote_rules, parse_vote_rules,
+)
+from ferkit.errors import FER2013FormatError, VoteRuleError
 
-SEED002 = Path(__file__).resolve().parents[1] / "configs" / "ferplus_seed002_rules.yaml"
+SEED002 = Path(__file__).resolve().parents[2] / "configs" / "ferplus_seed002_rules.yaml"
 FERPLUS_HEADER = "Usage,Image name," + ",".join(FERPLUS_VOTE_COLUMNS)
 
 
@@ -561,7 +565,7 @@ def test_load_ferplus_rules(fer_csv, plus_csv):
 # ----------------------------------------------------------------------------- FER+ votes mixed into FER2013 labels
 
 def test_ferplus_mix_blends_votes_into_training_labels_only(fer_csv, plus_csv):
-    from ferkit.data.fer2013 import load_fer2013, mix_ferplus_targets
+    from ferkit.data.sources.ferplus import mix_ferplus_targets
     samples = load_fer2013(fer_csv)
     mixed = mix_ferplus_targets(samples, plus_csv, weight=0.3)
     columns = [f"target_{name}" for name in FER2013_EMOTIONS]
@@ -579,7 +583,7 @@ def test_ferplus_mix_blends_votes_into_training_labels_only(fer_csv, plus_csv):
 
 
 def test_ferplus_mix_keeps_one_hot_where_no_vote_has_a_fer2013_class(tmp_path, fer_rows):
-    from ferkit.data.fer2013 import load_fer2013, mix_ferplus_targets
+    from ferkit.data.sources.ferplus import mix_ferplus_targets
     votes = [list(v) for v in PLUS_VOTES]
     votes[0] = [0, 0, 0, 0, 0, 0, 0, 3, 3, 4]  # contempt, unknown and not-a-face only
     plus = write_ferplus(tmp_path / "fer2013new.csv", plus_rows(votes=votes))
@@ -590,7 +594,7 @@ def test_ferplus_mix_keeps_one_hot_where_no_vote_has_a_fer2013_class(tmp_path, f
 
 
 def test_ferplus_mix_rejects_bad_weights_and_misaligned_votes(tmp_path, fer_csv):
-    from ferkit.data.fer2013 import load_fer2013, mix_ferplus_targets
+    from ferkit.data.sources.ferplus import mix_ferplus_targets
     samples = load_fer2013(fer_csv)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         mix_ferplus_targets(samples, pd.DataFrame(), weight=1.5)
@@ -602,7 +606,7 @@ def test_ferplus_mix_rejects_bad_weights_and_misaligned_votes(tmp_path, fer_csv)
 # ----------------------------------------------------------------------------- FER+ votes as a second target
 
 def test_ferplus_votes_become_a_second_target_and_leave_the_label_alone(fer_csv, plus_csv):
-    from ferkit.data.fer2013 import FERPLUS_VOTE_TARGETS, add_ferplus_votes, load_fer2013
+    from ferkit.data.sources.ferplus import FERPLUS_VOTE_TARGETS, add_ferplus_votes
     from ferkit.data.pipeline import targets
     samples = load_fer2013(fer_csv)
     added = add_ferplus_votes(samples, plus_csv)

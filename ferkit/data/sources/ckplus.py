@@ -12,7 +12,6 @@ sequence), optionally with a ``FACS/`` tree beside it. Either layout may carry a
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 import warnings
 from pathlib import Path
@@ -249,25 +248,3 @@ def _rows_to_frame(rows, au_list, labels, vocabulary) -> pd.DataFrame:
         raise ValueError(f"labels={labels!r} has no class for {unknown}; classes: {list(vocabulary)}")
     frame["label"] = names.map(index).astype("int64")
     return frame
-
-
-def read_images(samples: Samples, size: tuple[int, int] = (48, 48), channels: int = 1) -> Samples:
-    """Decode every ``path`` of ``samples`` with OpenCV into ``samples.images`` (uint8).
-
-    Errors name the file that could not be read. Images are resized with area interpolation.
-    """
-    import cv2
-
-    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
-    images = np.empty((len(samples), size[0], size[1], channels), dtype="uint8")
-    for i, path in enumerate(samples.frame["path"]):
-        image = cv2.imread(path, flag)
-        if image is None:
-            raise OSError(f"cannot read image {path}: missing, truncated or not an image")
-        if image.shape[:2] != tuple(size):
-            image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
-        if channels == 3:
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        images[i] = image.reshape(size[0], size[1], channels)
-    frame = samples.frame.assign(image_index=np.arange(len(samples)))
-    return dataclasses.replace(samples, frame=frame, images=images)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from ferkit.data import build_augmenter, load_ckplus, make_dataset, read_images
-from ferkit.data.augment import AugmentConfig
+from ferkit.config import AugmentConfig
 
 
 @pytest.fixture(scope="module")

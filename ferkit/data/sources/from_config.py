@@ -10,13 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ferkit.data import cleaning, synthetic
-from ferkit.data.ckplus import load_ckplus, read_images
-from ferkit.data.fer2013 import (add_ferplus_votes, load_fer2013, load_ferplus,
-                                 load_ferplus_rules, mix_ferplus_targets)
-from ferkit.data.filenames import load_filename_dataset, load_manifest
-from ferkit.data.folders import load_class_folders
+from ferkit.data import synthetic
+from ferkit.data.images import fit_image
 from ferkit.data.samples import Samples
+from ferkit.data.sources.ckplus import load_ckplus
+from ferkit.data.sources.decode import read_images
+from ferkit.data.sources.fer2013 import load_fer2013
+from ferkit.data.sources.ferplus import add_ferplus_votes, load_ferplus, mix_ferplus_targets
+from ferkit.data.sources.filenames import load_filename_dataset, load_manifest
+from ferkit.data.sources.folders import load_class_folders
+from ferkit.data.sources.vote_rules import load_ferplus_rules
 
 FERPLUS_VOTES = "fer2013new.csv"
 
@@ -93,16 +96,13 @@ def _load(data, path: Path) -> Samples:
 
 
 def _fit_images(samples: Samples, size: tuple[int, int], channels: int) -> Samples:
-    """In-memory images resized / converted to the configured shape."""
+    """In-memory images converted and resized to the configured shape by
+    :func:`ferkit.data.images.fit_image`, as every other image ferkit prepares."""
     images = samples.images
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.shape[1:3] != size:
-        images = cleaning.resize(images, size)
-        images = images[..., None] if images.ndim == 3 else images
-    if images.shape[-1] != channels:
-        images = cleaning.to_rgb(images) if channels == 3 else cleaning.to_grayscale(images)
-        images = images[..., None] if images.ndim == 3 else images
+    images = images[..., None] if images.ndim == 3 else images
+    if images.shape[1:] != (*size, channels):
+        fitted = [fit_image(image, size, channels) for image in images]
+        images = np.stack(fitted) if fitted else np.empty((0, *size, channels), images.dtype)
     return dataclasses.replace(samples, images=np.ascontiguousarray(images))
 
 
