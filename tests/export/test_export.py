@@ -83,6 +83,7 @@ def test_export_command_checks_the_export_by_default(tiny_run, tmp_path, capsys)
     assert "check: max |export - keras|" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_mixed_precision_run_exports_as_float32(ckplus_full, tmp_path):
     """bfloat16 training, float32 artefacts: the export check holds at the float32 tolerance."""
     import keras

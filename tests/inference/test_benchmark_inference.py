@@ -35,6 +35,7 @@ def fake_fer_weights(tmp_path_factory):
     return path, model.count_params()
 
 
+@pytest.mark.slow
 def test_smoke_run_times_both_models_side_by_side(tmp_path, fake_fer_weights):
     weights, parameters = fake_fer_weights
     rows_file = tmp_path / "rows.json"
