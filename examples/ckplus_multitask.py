@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ferkit.config import load_config
 from ferkit.data.sources import synthesise
-from ferkit.training import run_experiment
+from ferkit.workflows import run_experiment
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "ckplus_multitask.yaml"
 FAST = [

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ferkit.config import load_config
 from ferkit.evaluation.tables import to_markdown
-from ferkit.tuning import run_search
+from ferkit.workflows import run_search
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "tune_ckplus.yaml"
 FAST = [

@@ -26,7 +26,7 @@ def ckplus_full(tmp_path_factory):
 def tiny_run(tmp_path_factory, ckplus_full):
     """A run directory of a tiny model trained one epoch on ``ckplus_full``, built once."""
     from ferkit.config import config_from_dict
-    from ferkit.training import run_experiment
+    from ferkit.workflows import run_experiment
 
     config = config_from_dict({
         "augment": None, "data": {"min_au_count": 2, "path": str(ckplus_full)},

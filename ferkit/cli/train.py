@@ -1,20 +1,16 @@
 """``ferkit train``: train and evaluate one config into a run directory."""
 from __future__ import annotations
 
-from pathlib import Path
+import argparse
 
-def run(args) -> int:
-    from ferkit.config import load_config
-    from ferkit.training import run_experiment
+from ferkit.cli._options import add_config_options, load_config_from_args, out_dir
 
-    overrides = list(args.set)
-    if args.data:
-        overrides.append(f"data.path={args.data}")
-    if args.strategy:
-        overrides.append(f"train.strategy={args.strategy}")
-    config = load_config(args.config, overrides)
-    out = Path(args.out) if args.out else Path("runs") / config.name
-    result = run_experiment(config, out)
+
+def run(args: argparse.Namespace) -> int:
+    from ferkit.workflows.experiment import run_experiment
+
+    config = load_config_from_args(args, strategy="train.strategy")
+    result = run_experiment(config, out_dir(args, f"runs/{config.name}"))
     for key, value in result.evaluation.summary.items():
         print(f"{key:28s} {value:.4f}")
     print(f"run directory: {result.run_dir}")
@@ -22,13 +18,9 @@ def run(args) -> int:
 
 
 def register(commands) -> None:
-    train = commands.add_parser("train", help="train and evaluate one config into a run directory")
-    train.add_argument("--config", required=True, help="experiment YAML (see configs/)")
-    train.add_argument("--data", help="dataset path (overrides data.path)")
-    train.add_argument("--out", help="run directory (default runs/<config name>)")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config value, e.g. --set train.epochs=5 (repeatable)")
-    train.add_argument("--strategy", metavar="NAME",
-                       help="distribution strategy (overrides train.strategy): default, mirrored "
-                            "(this host's GPUs) or multi_worker (TF_CONFIG; docs/guide/scaling.md)")
-    train.set_defaults(run=run)
+    parser = commands.add_parser("train", help="train and evaluate one config into a run directory")
+    add_config_options(parser, out_help="run directory (default runs/<config name>)")
+    parser.add_argument("--strategy", metavar="NAME",
+                        help="distribution strategy (overrides train.strategy): default, mirrored "
+                             "(this host's GPUs) or multi_worker (TF_CONFIG; docs/guide/scaling.md)")
+    parser.set_defaults(run=run)

@@ -29,7 +29,9 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-BUDGET_FILE = "budget.json"
+from ferkit.runs import RunDir, write_json_atomic
+
+BUDGET_FILE = RunDir.BUDGET
 #: Extra room on the estimated epoch time, for checkpoints, logs and ordinary timing noise.
 EPOCH_MARGIN = 1.05
 PROBE_WARMUP_STEPS = 3
@@ -72,7 +74,7 @@ class BudgetPlan:
         return started + self.budget_s - self.final_eval_s
 
     def save(self, run_dir: Path) -> None:
-        (Path(run_dir) / BUDGET_FILE).write_text(json.dumps(dataclasses.asdict(self), indent=1))
+        write_json_atomic(Path(run_dir) / BUDGET_FILE, dataclasses.asdict(self))
 
     @classmethod
     def load(cls, run_dir: Path) -> BudgetPlan | None:

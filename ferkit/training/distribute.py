@@ -18,9 +18,9 @@ import os
 
 import tensorflow as tf
 
-from ferkit.config import ConfigError
+from ferkit.config import STRATEGIES
+from ferkit.errors import ConfigError
 
-STRATEGIES: tuple[str, ...] = ("default", "mirrored", "multi_worker")
 logger = logging.getLogger(__name__)
 
 

@@ -1,5 +1,6 @@
-"""``fit``: train into a run directory with early stopping, a best-by-val-loss checkpoint and
-an epoch backup, so a killed run resumes where it stopped."""
+"""``fit``: train a compiled model with early stopping and, given a run directory, a
+best-by-val-loss checkpoint, a per-epoch log and an epoch backup, so a killed run resumes where
+it stopped. The one ``model.fit`` call of ferkit (:mod:`ferkit.training.engine` drives it)."""
 from __future__ import annotations
 
 import contextlib
@@ -16,11 +17,10 @@ import keras
 import pandas as pd
 import tensorflow as tf
 
-from ferkit.evaluation.plots import plot_history
+from ferkit.runs import RunDir, write_json_atomic
 
-BEST_MODEL = "model.keras"
-TRAINING_LOG = "training_log.csv"
-BACKUP_DIR = "backup"
+#: TensorBoard's event files, under the run directory.
+TENSORBOARD_DIR = "logs"
 
 
 class EMASwap(keras.callbacks.SwapEMAWeights):
@@ -123,9 +123,28 @@ def default_verbose() -> int:
 def logged_history(run_dir: str | Path) -> dict[str, list[float]]:
     """The per-epoch history in ``training_log.csv``, one row per epoch (a re-run epoch's
     last entry wins, which happens when a run is killed between logging and backing up)."""
-    log = pd.read_csv(Path(run_dir) / TRAINING_LOG)
+    return _history_of(pd.read_csv(RunDir(run_dir) / RunDir.TRAINING_LOG))
+
+
+def _history_of(log: pd.DataFrame) -> dict[str, list[float]]:
+    """One list per logged value, one entry per epoch (NaN where an epoch has none)."""
     log = log.drop_duplicates("epoch", keep="last").sort_values("epoch")
     return {k: [float(v) for v in log[k]] for k in log.columns if k != "epoch"}
+
+
+class EpochLogs(keras.callbacks.Callback):
+    """Every epoch's logs in memory, as the CSV log holds them on disk (for a run without a
+    run directory, e.g. a tuning trial)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[dict] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows.append({"epoch": epoch, **(logs or {})})
+
+    def history(self) -> dict[str, list[float]]:
+        return _history_of(pd.DataFrame(self.rows)) if self.rows else {}
 
 
 def _json_safe(history: dict[str, list[float]]) -> dict[str, list[float | None]]:
@@ -134,8 +153,8 @@ def _json_safe(history: dict[str, list[float]]) -> dict[str, list[float | None]]
 
 
 def _best_so_far(run_dir: Path, monitor: str) -> float | None:
-    log = run_dir / TRAINING_LOG
-    if not (log.is_file() and (run_dir / BEST_MODEL).is_file()):
+    log = run_dir / RunDir.TRAINING_LOG
+    if not (log.is_file() and (run_dir / RunDir.MODEL).is_file()):
         return None
     values = pd.read_csv(log).get(monitor)
     return float(values.min()) if values is not None and len(values) else None
@@ -149,18 +168,19 @@ def averaging_callbacks(model: keras.Model) -> list[EMASwap]:
     return [EMASwap()] if getattr(optimizer, "use_ema", False) else []
 
 
-def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_dir: str | Path,
-        epochs: int = 40, patience: int = 8, verbose: int | str = "auto",
-        extra_callbacks: list | None = None, resume: bool = True,
+def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset,
+        run_dir: str | Path | None, epochs: int = 40, patience: int = 8,
+        verbose: int | str = "auto", extra_callbacks: list | None = None, resume: bool = True,
         tensorboard: bool = False,
         validator: ValidateWhen | None = None) -> dict[str, list[float]]:
-    """Train a compiled model; keep the best weights by ``val_loss`` in ``run_dir/model.keras``.
+    """Train a compiled model with early stopping on ``val_loss`` (restoring the best weights).
 
-    Writes ``history.json``, ``training_log.csv`` and ``plots/history.png``; early stopping
-    restores the best weights, so the returned model matches the checkpoint. With ``resume``
-    an epoch backup in ``run_dir/backup`` lets a killed run continue from its last finished
-    epoch (the checkpoint keeps the best value seen before the interruption; early stopping's
-    patience counts again from the resumed epoch).
+    With a ``run_dir`` the best weights are also kept in ``run_dir/model.keras`` and the epochs
+    in ``training_log.csv`` and ``history.json``, so the returned model matches the
+    checkpoint; with ``resume`` an epoch backup in ``run_dir/backup`` lets a killed run
+    continue from its last finished epoch (the checkpoint keeps the best value seen before the
+    interruption; early stopping's patience counts again from the resumed epoch). Without one
+    (a tuning trial) nothing is written and the history is kept in memory.
 
     When the optimiser keeps a moving average of the weights (``use_ema``), validation, the
     checkpoint, early stopping and the returned model all use the averaged weights.
@@ -169,24 +189,26 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_di
     which saves a validation pass in each of the others; the checkpoint and early stopping
     then choose among the validated epochs only.
     """
-    run_dir = Path(run_dir)
-    (run_dir / "plots").mkdir(parents=True, exist_ok=True)
-    best = _best_so_far(run_dir, "val_loss") if resume else None
+    run_dir = RunDir(run_dir) if run_dir is not None else None
+    resume = resume and run_dir is not None
+    best = _best_so_far(run_dir.path, "val_loss") if resume else None
     # swapping must come first, so the callbacks after it see the averaged weights
     callbacks = averaging_callbacks(model)
     ema_swap = callbacks[0] if callbacks else None
     # validating in a callback must come before everything that reads val_loss
     callbacks += [validator] if validator is not None else []
-    callbacks += [
-        BestCheckpoint(run_dir / BEST_MODEL, monitor="val_loss", initial_value_threshold=best),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-        keras.callbacks.CSVLogger(str(run_dir / TRAINING_LOG), append=resume and best is not None),
-        *(extra_callbacks or []),
-    ]
+    if run_dir is not None:
+        callbacks.append(BestCheckpoint(run_dir / RunDir.MODEL, monitor="val_loss",
+                                        initial_value_threshold=best))
+    callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                   restore_best_weights=True))
+    epoch_logs = EpochLogs()
+    callbacks.append(_epoch_log(run_dir, append=resume and best is not None) or epoch_logs)
+    callbacks += list(extra_callbacks or [])
     if resume:
-        callbacks.append(AtomicBackupAndRestore(str(run_dir / BACKUP_DIR), ema=ema_swap))
-    if tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
+        callbacks.append(AtomicBackupAndRestore(str(run_dir / RunDir.BACKUP), ema=ema_swap))
+    if tensorboard and run_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / TENSORBOARD_DIR)))
     verbose = default_verbose() if verbose == "auto" else int(verbose)
     with warnings.catch_warnings():
         if validator is not None:  # epochs left unvalidated have no val_loss, by design
@@ -194,7 +216,16 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, run_di
         model.fit(train, validation_data=None if validator is not None else val, epochs=epochs,
                   callbacks=callbacks, verbose=verbose,
                   shuffle=False)  # the dataset shuffles itself
-    record = logged_history(run_dir)
-    (run_dir / "history.json").write_text(json.dumps(_json_safe(record), indent=1))
-    plot_history(record, run_dir / "plots" / "history.png")
+    if run_dir is None:
+        return epoch_logs.history()
+    record = logged_history(run_dir.path)
+    write_json_atomic(run_dir / RunDir.HISTORY, _json_safe(record))
     return record
+
+
+def _epoch_log(run_dir: RunDir | None, append: bool) -> keras.callbacks.CSVLogger | None:
+    """The CSV log of a run directory (None without one)."""
+    if run_dir is None:
+        return None
+    run_dir.create()
+    return keras.callbacks.CSVLogger(str(run_dir / RunDir.TRAINING_LOG), append=append)

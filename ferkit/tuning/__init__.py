@@ -1,7 +1,8 @@
-"""Hyperparameter search with KerasTuner and cross-validated trials (``ferkit tune``).
+"""KerasTuner pieces of a cross-validated search: the hypermodel (trials train through
+:mod:`ferkit.training.engine`), the tuner and its oracles, model families, results tables.
 
-``run_search(config, run_dir)`` searches ``config.tune``'s space (random, Bayesian, Hyperband
-or grid) where every trial trains one model per fold and scores the mean; see docs/guide/tuning.md.
+The search itself (folds, resume, the run directory) is :func:`ferkit.workflows.run_search`;
+see docs/guide/tuning.md.
 
 Names are imported on first use, so importing the package loads no KerasTuner; the
 search-space specs (``HpSpec``, ``parse_space``) live in :mod:`ferkit.config.space`.
@@ -13,9 +14,8 @@ import importlib
 from ferkit.config.space import HpSpec, parse_space
 
 _EXPORTS = {
-    "run_search": "search", "TuneResult": "search", "prepare_search": "search",
-    "make_folds": "search", "best_config": "search",
     "FerHyperModel": "hypermodels", "score_names": "hypermodels",
+    "best_config": "hypermodels",
     "CrossValidatedTuner": "tuner", "make_oracle": "tuner", "TUNERS": "tuner",
     "FAMILIES": "families", "Family": "families", "family_for": "families",
     "resolve_space": "families",

@@ -166,13 +166,11 @@ class CrossValidatedTuner(keras_tuner.Tuner):
     def run_fold(self, hp, samples: Samples, split: pd.Series, index: int) -> dict[str, float]:
         """Train a fresh model on one fold and return its held-out scores."""
         release_memory()
-        keras.utils.set_random_seed(self.seed + index)
+        seed = self.seed + index
+        keras.utils.set_random_seed(seed)
         fold = dataclasses.replace(samples, frame=samples.frame.assign(split=split.to_numpy()))
-        with self._scope():
-            model = self.hypermodel.build(hp)
-            scores = self.hypermodel.fit(hp, model, fold, verbose=self.fit_verbose)
-        del model
-        return scores
+        with self._scope():  # the engine builds the model, as ferkit train does
+            return self.hypermodel.fit(hp, None, fold, verbose=self.fit_verbose, seed=seed)
 
     def run_trial(self, trial, samples: Samples, folds: Sequence[pd.Series], **_) -> dict:
         start = time.perf_counter()

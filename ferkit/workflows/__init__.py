@@ -11,6 +11,16 @@ import importlib
 
 #: Public name -> the module that defines it.
 _EXPORTS: dict[str, str] = {
+    "RunResult": "ferkit.workflows.experiment",
+    "assign_splits": "ferkit.workflows.experiment",
+    "prepare_data": "ferkit.workflows.experiment",
+    "run_experiment": "ferkit.workflows.experiment",
+    "train_on_samples": "ferkit.workflows.experiment",
+    "run_grid": "ferkit.workflows.grid",
+    "TuneResult": "ferkit.workflows.search",
+    "make_folds": "ferkit.workflows.search",
+    "prepare_search": "ferkit.workflows.search",
+    "run_search": "ferkit.workflows.search",
     "KFoldResult": "ferkit.workflows.kfold",
     "cross_validate": "ferkit.workflows.kfold",
     "OcclusionResult": "ferkit.workflows.occlusion",

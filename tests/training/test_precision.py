@@ -61,13 +61,13 @@ def test_config_accepts_auto_and_names_a_bad_value():
 
 
 def test_as_float32_keeps_the_weights_and_computes_in_float32():
-    from ferkit.models.recipe import fer_recipe
+    from ferkit.models.space_to_depth_cnn import space_to_depth_cnn
     from ferkit.training.precision import as_float32
 
-    plain = fer_recipe(widths=[4, 8], depths=[1, 1])
+    plain = space_to_depth_cnn(widths=[4, 8], depths=[1, 1])
     assert as_float32(plain) is plain  # nothing to convert
     with precision_policy(True):
-        mixed = fer_recipe(widths=[4, 8], depths=[1, 1])
+        mixed = space_to_depth_cnn(widths=[4, 8], depths=[1, 1])
     assert mixed.get_layer("stage1_1_conv").compute_dtype == "bfloat16"
     converted = as_float32(mixed)
     assert {layer.compute_dtype for layer in converted.layers} == {"float32"}

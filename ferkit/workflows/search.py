@@ -7,10 +7,13 @@ Run directory::
     trials.csv  trials.md                       one row per trial (results.results_table)
     best.json  best_config.yaml                 the best trial; a config to train it again
     plots/tuning_trials.png  plots/tuning_hparams.png
+    run.json                                    written last: the search is finished
 
 Starting again on the same directory resumes: finished trials are read back, the trial that
 was running when the search stopped is run again, and the search goes on to ``max_trials``
-(which may be raised). The other settings must stay the same (``tune_setup.json``).
+(which may be raised). The other settings must stay the same (``tune_setup.json``). A
+search whose ``run.json`` is there (:meth:`ferkit.runs.RunDir.is_complete`) and records the
+same ``max_trials`` is finished and only read back.
 
 Distributed (KerasTuner's chief + workers): every process runs the same command with
 ``KERASTUNER_TUNER_ID`` (``chief`` or ``tuner0``, ``tuner1``, ...), ``KERASTUNER_ORACLE_IP``
@@ -29,20 +32,26 @@ import keras_tuner
 import numpy as np
 import pandas as pd
 
-from ferkit.config import Config, ConfigError, ModelConfig, TuneConfig, save_config
+from ferkit.config import Config, TuneConfig, save_config
+from ferkit.config.space import HpSpec, space_to_dict
 from ferkit.data.samples import Samples
 from ferkit.data.sources import load_from_config
 from ferkit.data.splits import kfold
+from ferkit.errors import ConfigError
+from ferkit.runs import RunDir, write_json_atomic
 from ferkit.training.compile import head_names
-from ferkit.tuning.families import builder_kwargs, resolve_space
-from ferkit.tuning.hypermodels import FerHyperModel, score_names
+from ferkit.training.distribute import make_strategy
+from ferkit.tuning.families import family_for, resolve_space
+from ferkit.tuning.hypermodels import FerHyperModel, best_config, score_names
 from ferkit.tuning.results import best_row, results_table, write_results
-from ferkit.tuning.space import HpSpec, space_to_dict
 from ferkit.tuning.tuner import (CrossValidatedTuner, make_oracle, release_memory,
                                  repair_tuner_state, serve_oracle)
 
 PROJECT = "search"
 SETUP_FILE = "tune_setup.json"
+FOLDS_FILE = "folds.csv"
+BEST_FILE = "best.json"
+BEST_CONFIG_FILE = "best_config.yaml"
 _ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 
 
@@ -86,8 +95,6 @@ def trial_strategy(name: str):
                           "docs/guide/scaling.md) and use 'mirrored' for each host's GPUs")
     if name == "default":
         return None
-    from ferkit.training.distribute import make_strategy
-
     return make_strategy(name)
 
 
@@ -178,35 +185,7 @@ def _folds_frame(samples: Samples, folds: list[pd.Series], group: str | None) ->
     return frame
 
 
-# --------------------------------------------------------------------------- best config
-def _yaml_ready(value):
-    if isinstance(value, tuple):
-        return [_yaml_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def best_config(config: Config, hypermodel: FerHyperModel, values: dict) -> Config:
-    """``config`` with the best trial's values: changed builder arguments in ``model.args``,
-    learning rate / batch size / epochs in ``train``; ``tune`` dropped."""
-    model_values = {k: v for k, v in values.items() if k in hypermodel.family.hyperparameters}
-    builder, before = builder_kwargs(config.model.name, config.model.args)
-    _, after = hypermodel.model_kwargs(model_values)
-    changed = {k: _yaml_ready(v) for k, v in after.items()
-               if k not in ("input_shape", "num_classes", "num_aus") and before.get(k) != v}
-    train = {k: _yaml_ready(values[k]) for k in ("learning_rate", "batch_size", "epochs")
-             if k in values}
-    if "tuner/epochs" in values:
-        train["epochs"] = int(values["tuner/epochs"])
-    if "learning_rate" in train:
-        train["learning_rate"] = float(train["learning_rate"])
-    return dataclasses.replace(
-        config, name=f"{config.name}_best", tune=None,
-        model=ModelConfig(config.model.name, {**config.model.args, **changed}),
-        train=dataclasses.replace(config.train, **train))
-
-
+# --------------------------------------------------------------------------- best trial
 def _best_values(project_dir: Path, trial_id: str) -> dict:
     info = json.loads((project_dir / f"trial_{trial_id}" / "trial.json").read_text())
     return dict(info["hyperparameters"]["values"])
@@ -231,8 +210,6 @@ def prepare_search(config: Config, run_dir: Path, samples: Samples | None = None
                          "ferkit tune yet; tune without it (--set data.ferplus_aux=false), then "
                          "train the chosen setting with it")
     role, tuner_id = distributed_role()
-    from ferkit.tuning.families import family_for
-
     space = resolve_space(family_for(config.model.name), tune.space, tune.tuner)
     if samples is None:
         samples = _load(config, run_dir, role, tuner_id)
@@ -269,19 +246,17 @@ def run_search(config: Config, run_dir: str | Path, samples: Samples | None = No
     role, tuner_id, tune, space, samples, folds, hypermodel = prepare_search(
         config, run_dir, samples, verbose)
     direction = objective_direction(tune.objective, tune.direction)
+    run = RunDir(run_dir)
     if role != "worker":
         check_or_write_setup(run_dir, _setup(config, tune, space, samples))
-        save_config(config, run_dir / "config.yaml")
-        _folds_frame(samples, folds, tune.fold_by).to_csv(run_dir / "folds.csv", index=False)
-    oracle = make_oracle(tune.tuner, keras_tuner.Objective(tune.objective, direction),
-                         tune.max_trials, config.seed, tune.max_epochs, tune.factor,
-                         tune.hyperband_iterations, tune.initial_points,
-                         tune.max_retries_per_trial, tune.max_consecutive_failed_trials)
-    for path in repair_tuner_state(run_dir / PROJECT):
-        _say(verbose, f"{path} was empty or cut short (a killed run); rewritten as {{}}")
-    tuner = CrossValidatedTuner(oracle, hypermodel, seed=config.seed, verbose=verbose,
-                                directory=str(run_dir), project_name=PROJECT, overwrite=False,
-                                distribution_strategy=distribution_strategy)
+        if _finished(run, tune):
+            _say(verbose, f"{run_dir} holds this search, finished: read back")
+            result = TuneResult(run_dir, role, tune.objective, direction)
+            return _read_results(result, config, hypermodel, space)
+        run.begin()
+        save_config(config, run / RunDir.CONFIG)
+        _folds_frame(samples, folds, tune.fold_by).to_csv(run_dir / FOLDS_FILE, index=False)
+    tuner = _tuner(config, tune, direction, hypermodel, run_dir, distribution_strategy, verbose)
     if role == "chief":
         _say(verbose, f"chief: serving the oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"
                       f"{os.environ['KERASTUNER_ORACLE_PORT']}")
@@ -292,26 +267,54 @@ def run_search(config: Config, run_dir: str | Path, samples: Samples | None = No
     if role == "worker":
         _say(verbose, f"worker {tuner_id} ran trials {result.trials_run}")
         return result
-    return _finish(result, config, hypermodel, space)
-
-
-def _finish(result: TuneResult, config: Config, hypermodel: FerHyperModel,
-            space: dict[str, HpSpec]) -> TuneResult:
-    """Write the table, plots, ``best.json`` and ``best_config.yaml``."""
-    project = result.run_dir / PROJECT
-    result.table = results_table(project, space, result.direction)
-    write_results(result.table, result.run_dir, result.objective, space, result.direction)
-    result.best = best_row(result.table)
-    result.best_values = _best_values(project, result.best["trial"])
-    result.best_config = best_config(config, hypermodel, result.best_values)
-    save_config(result.best_config, result.run_dir / "best_config.yaml")
-    (result.run_dir / "best.json").write_text(json.dumps(
-        {"trial": result.best["trial"], "objective": result.objective,
-         "direction": result.direction, "mean": float(result.best["mean"]),
-         "std": float(result.best["std"]), "hyperparameters": result.best_values},
-        indent=1, default=_yaml_ready))
+    result = _read_results(result, config, hypermodel, space)
+    _write_results(result, space)
+    run.commit({"name": config.name, "max_trials": tune.max_trials, "trials": len(result.table),
+                "objective": result.objective, "direction": result.direction,
+                "best_trial": result.best["trial"], "best_mean": float(result.best["mean"])})
     return result
 
 
-__all__ = ["TuneResult", "run_search", "trial_strategy", "prepare_search", "make_folds", "best_config",
+def _finished(run: RunDir, tune: TuneConfig) -> bool:
+    """Whether ``run`` holds this search finished: committed, with as many trials asked for
+    (a raised ``tune.max_trials`` goes on searching)."""
+    return run.is_complete() and run.read_run().get("max_trials") == tune.max_trials
+
+
+def _tuner(config: Config, tune: TuneConfig, direction: str, hypermodel: FerHyperModel,
+           run_dir: Path, distribution_strategy, verbose: int) -> CrossValidatedTuner:
+    """The search's tuner on ``run_dir/search`` (resuming what is there)."""
+    oracle = make_oracle(tune.tuner, keras_tuner.Objective(tune.objective, direction),
+                         tune.max_trials, config.seed, tune.max_epochs, tune.factor,
+                         tune.hyperband_iterations, tune.initial_points,
+                         tune.max_retries_per_trial, tune.max_consecutive_failed_trials)
+    for path in repair_tuner_state(run_dir / PROJECT):
+        _say(verbose, f"{path} was empty or cut short (a killed run); rewritten as {{}}")
+    return CrossValidatedTuner(oracle, hypermodel, seed=config.seed, verbose=verbose,
+                               directory=str(run_dir), project_name=PROJECT, overwrite=False,
+                               distribution_strategy=distribution_strategy)
+
+
+def _read_results(result: TuneResult, config: Config, hypermodel: FerHyperModel,
+                  space: dict[str, HpSpec]) -> TuneResult:
+    """``result`` with the table, the best trial and its config, from the trials on disk."""
+    project = result.run_dir / PROJECT
+    result.table = results_table(project, space, result.direction)
+    result.best = best_row(result.table)
+    result.best_values = _best_values(project, result.best["trial"])
+    result.best_config = best_config(config, hypermodel, result.best_values)
+    return result
+
+
+def _write_results(result: TuneResult, space: dict[str, HpSpec]) -> None:
+    """The table, plots, ``best.json`` and ``best_config.yaml``."""
+    write_results(result.table, result.run_dir, result.objective, space, result.direction)
+    save_config(result.best_config, result.run_dir / BEST_CONFIG_FILE)
+    write_json_atomic(result.run_dir / BEST_FILE, {
+        "trial": result.best["trial"], "objective": result.objective,
+        "direction": result.direction, "mean": float(result.best["mean"]),
+        "std": float(result.best["std"]), "hyperparameters": result.best_values})
+
+
+__all__ = ["TuneResult", "run_search", "trial_strategy", "prepare_search", "make_folds",
            "check_objective", "distributed_role", "objective_direction"]

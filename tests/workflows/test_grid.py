@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from ferkit.config import config_from_dict
-from ferkit.training.grid import run_grid
+from ferkit.workflows.grid import run_grid
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def test_grid_trains_each_model_once_and_resumes(tmp_path, ckplus_48):

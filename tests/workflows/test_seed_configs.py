@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 
 from ferkit.config import load_config
-from ferkit.training import run_experiment
+from ferkit.workflows import run_experiment
 
-CONFIGS = sorted(p for p in (Path(__file__).parent.parent / "configs").glob("*.yaml")
+CONFIGS = sorted(p for p in (Path(__file__).parents[2] / "configs").glob("*.yaml")
                  if not p.name.endswith("_rules.yaml"))
 #: One epoch, so no warm-up (``warmup_epochs`` must stay below ``epochs``).
 FAST = ["train.epochs=1", "train.warmup_epochs=0", "train.jit_compile=false", "train.verbose=0",

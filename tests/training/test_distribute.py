@@ -98,7 +98,7 @@ def test_worker_zero_is_the_chief_unless_the_cluster_names_one():
 
 
 def test_tune_refuses_multi_worker_and_points_to_keras_tuner_workers():
-    from ferkit.tuning.search import trial_strategy
+    from ferkit.workflows.search import trial_strategy
 
     assert trial_strategy("default") is None
     assert isinstance(trial_strategy("mirrored"), tf.distribute.MirroredStrategy)
@@ -180,7 +180,7 @@ def _trainable(path: Path) -> np.ndarray:
 
 def test_two_multi_worker_processes_train_like_one_process(tmp_path):
     from ferkit.config import load_config
-    from ferkit.training import run_experiment
+    from ferkit.workflows import run_experiment
 
     config_path = tmp_path / "tiny.yaml"
     config_path.write_text(TINY_TRAIN)
@@ -233,7 +233,7 @@ GRID = {(4, 0.001), (4, 0.003), (8, 0.001), (8, 0.003)}
 
 def test_a_chief_and_two_workers_search_the_grid_once_like_one_process(tmp_path):
     from ferkit.config import load_config
-    from ferkit.tuning import run_search
+    from ferkit.workflows import run_search
 
     config_path = tmp_path / "tune.yaml"
     config_path.write_text(TINY_TUNE)

@@ -2,12 +2,12 @@
 
 Seed 002 trained 12 ResBlock networks (kernel 3/5/7 x channels 16/32 x blocks 4/8 with 1/2 FC
 layers) on the same data; ``run_grid(config, seed002_grid(), run_dir)`` does the same for any
-list of model names, one run directory each, and writes one comparison table and plots.
+list of model names, one run directory each, and writes one comparison table and plots. A
+model is finished when its run directory is committed (:meth:`ferkit.runs.RunDir.is_complete`).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Sequence
 
@@ -18,15 +18,20 @@ from matplotlib.figure import Figure
 from ferkit.config import Config, ModelConfig
 from ferkit.data.samples import Samples
 from ferkit.evaluation.tables import to_markdown
-from ferkit.training.experiment import prepare_data, train_on_samples
+from ferkit.runs import RunDir, read_json
+from ferkit.workflows.experiment import prepare_data, train_on_samples
 
 COLUMNS = ["model", "parameters", "epochs_run", "seconds", "accuracy", "macro_precision",
            "macro_recall", "macro_f1", "weighted_f1"]
 
 
+GRID_TABLE = "grid"  # grid.csv and grid.md
+
+
 def _row(name: str, run_dir: Path) -> dict:
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    info = json.loads((run_dir / "run.json").read_text())
+    run = RunDir(run_dir)
+    metrics = read_json(run / RunDir.METRICS)
+    info = run.read_run()
     return {"model": name, "parameters": info["parameters"], "epochs_run": info["epochs_run"],
             "seconds": info["seconds"],
             **{k: metrics[f"emotion_{k}"] for k in COLUMNS[4:]}}
@@ -36,8 +41,9 @@ def run_grid(config: Config, names: Sequence[str], run_dir: str | Path,
              samples: Samples | None = None, model_args: dict | None = None) -> pd.DataFrame:
     """Train each model in ``names`` on the same split; return one row per model.
 
-    Data is loaded and split once. Models whose run directory already has ``metrics.json``
-    are read back, not retrained, so an interrupted grid continues where it stopped.
+    Data is loaded and split once. Models whose run directory is committed (``run.json``
+    written last) are read back, not retrained, so an interrupted grid continues where it
+    stopped; a model killed before its commit is trained again.
     ``model_args`` (e.g. ``{"fc_units": 256}``) is passed to every builder.
     """
     run_dir = Path(run_dir)
@@ -48,7 +54,7 @@ def run_grid(config: Config, names: Sequence[str], run_dir: str | Path,
     rows = []
     for index, name in enumerate(names, start=1):
         model_dir = run_dir / name
-        if not (model_dir / "metrics.json").is_file():
+        if not RunDir(model_dir).is_complete():
             print(f"[{index}/{len(names)}] training {name}", flush=True)
             model_config = ModelConfig(name=name, args=dict(model_args or {}))
             train_on_samples(dataclasses.replace(config, model=model_config), samples, model_dir)
@@ -62,11 +68,12 @@ def run_grid(config: Config, names: Sequence[str], run_dir: str | Path,
 
 def write_grid(table: pd.DataFrame, run_dir: Path) -> None:
     """``grid.csv`` / ``grid.md`` and ``plots/grid_scores.png`` / ``plots/grid_size.png``."""
-    table.to_csv(run_dir / "grid.csv")
-    (run_dir / "grid.md").write_text(to_markdown(table))
-    (run_dir / "plots").mkdir(exist_ok=True)
-    _plot_scores(table, run_dir / "plots" / "grid_scores.png")
-    _plot_size(table, run_dir / "plots" / "grid_size.png")
+    table.to_csv(run_dir / f"{GRID_TABLE}.csv")
+    (run_dir / f"{GRID_TABLE}.md").write_text(to_markdown(table))
+    plots = run_dir / RunDir.PLOTS
+    plots.mkdir(exist_ok=True)
+    _plot_scores(table, plots / "grid_scores.png")
+    _plot_size(table, plots / "grid_size.png")
 
 
 def _plot_scores(table: pd.DataFrame, path: Path) -> None:

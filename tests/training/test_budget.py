@@ -10,11 +10,11 @@ import pytest
 import tensorflow as tf
 
 from ferkit.config import config_from_dict
-from ferkit.training import run_experiment
+from ferkit.workflows import run_experiment
 from ferkit.training.budget import (BUDGET_FILE, EPOCH_MARGIN, REPORT_S, BudgetPlan,
                                     BudgetSchedule, BudgetStop, CosineSegment, plan_epochs,
                                     time_steps)
-from ferkit.training.experiment import plan_budget
+from ferkit.training.engine import plan_budget
 
 
 def test_plan_takes_the_most_epochs_that_fit_after_fixed_costs():

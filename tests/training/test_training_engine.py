@@ -14,8 +14,8 @@ import pytest
 import tensorflow as tf
 
 from ferkit.config import config_from_dict
-from ferkit.training import run_experiment
-from ferkit.training.experiment import balanced_weights, build_model
+from ferkit.workflows import run_experiment
+from ferkit.training.engine import balanced_weights, build_model
 from ferkit.training.fit import fit, logged_history
 from ferkit.training.optim import learning_rate, make_optimizer, schedule_callbacks
 
@@ -101,7 +101,7 @@ def test_a_killed_run_resumes_to_the_same_final_epoch(tmp_path, ckplus_48):
                  "train.verbose=0", "data.min_au_count=2", f"data.path={ckplus_48}",
                  "model.args={filters: [4], blocks: [1], stem_filters: 4}"]
     command = [sys.executable, "-m", "ferkit.cli", "train", "--config",
-               str(Path(__file__).parent.parent / "configs" / "ckplus_multitask.yaml"),
+               str(Path(__file__).parents[2] / "configs" / "ckplus_multitask.yaml"),
                "--out", str(run)] + [a for o in overrides for a in ("--set", o)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log = run / "training_log.csv"

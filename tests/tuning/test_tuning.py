@@ -8,9 +8,10 @@ import pytest
 
 from ferkit.config import ConfigError, config_from_dict, load_config
 from ferkit.data.samples import Samples
-from ferkit.tuning import FerHyperModel, run_search, score_names
+from ferkit.tuning import FerHyperModel, score_names
+from ferkit.workflows import run_search
 from ferkit.tuning.families import FAMILIES, family_for, resolve_space
-from ferkit.tuning.search import prepare_search
+from ferkit.workflows.search import prepare_search
 from ferkit.config.space import parse_space
 from ferkit.tuning.tuner import make_oracle
 

@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_tuning import tiny_samples  # noqa: E402
 
 from ferkit.config import config_from_dict  # noqa: E402
-from ferkit.tuning import run_search  # noqa: E402
+from ferkit.workflows import run_search  # noqa: E402
 
 DROPOUTS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45]
 #: Allowed RSS growth from the end of trial 3 to the end of trial 10 (7 trials, 14 models).
