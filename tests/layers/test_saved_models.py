@@ -1,9 +1,10 @@
 """Saved ferkit models load with only ``ferkit.layers`` imported, in Keras' safe mode.
 
 Every custom layer is registered in ``ferkit.layers``; loading must not need the model builders
-(``ferkit.models``) or anything above them. ``data/pre_rename_layers.keras`` was saved before the
-layers moved (its AdaptiveAveragePool2D names the module ``ferkit.models.seed002``), so it also
-checks that the registered names, not module paths, find the classes.
+(``ferkit.models``) or anything above them. ``data/pre_rename_layers.keras`` (one model holding
+every custom layer, with its inputs and outputs in the ``.npz``) was saved by ferkit as it was
+before commit becbc8c, when AdaptiveAveragePool2D lived in ``ferkit.models.seed002`` (the file
+names that module), so it also checks that registered names, not module paths, find the classes.
 """
 import json
 import os
