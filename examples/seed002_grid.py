@@ -14,8 +14,8 @@ import argparse
 from pathlib import Path
 
 from ferkit.config import load_config
-from ferkit.models.seed002 import seed002_grid
-from ferkit.training.grid import run_grid
+from ferkit.models.resblock_grid import seed002_grid
+from ferkit.workflows.grid import run_grid
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "seed002_B16_N8_FC2_K5.yaml"
 FAST = ["train.epochs=1", "train.jit_compile=false", "train.verbose=0", "data.synthetic.images=160"]
