@@ -20,8 +20,9 @@ from ferkit.inference.results import (FACE_MODES, NO_FACE, OK, Box, FaceMode, Fa
                                       prediction_rows)
 from ferkit.models.loading import (check_model, fitted_preprocessing, head_outputs,
                                    load_model_file, load_run_model, model_heads)
-from ferkit.runs import (DEFAULT_MARGIN, FACE_DETECTOR, PIXEL_DIVISOR, Preprocessing,
-                         load_preprocessing, save_preprocessing)
+from ferkit.runs import (DEFAULT_MARGIN, FACE_DETECTOR, PIXEL_DIVISOR, PREPROCESSING_FORMAT,
+                         PREPROCESSING_VERSION, Preprocessing, load_preprocessing,
+                         save_preprocessing)
 
 __all__ = [
     "Predictor", "FacePrediction", "predict_path", "summary_table", "prediction_rows",
@@ -29,6 +30,7 @@ __all__ = [
     "Preprocessing", "load_preprocessing", "save_preprocessing", "load_model_file",
     "load_run_model", "check_model", "fitted_preprocessing", "model_heads", "head_outputs",
     "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "FACE_MODES", "NO_FACE", "OK", "Box", "FaceMode",
-    "Detector", "DEFAULT_MARGIN", "FACE_DETECTOR", "PIXEL_DIVISOR", "MIN_ANNOTATED_SIDE",
+    "Detector", "DEFAULT_MARGIN", "FACE_DETECTOR", "PIXEL_DIVISOR", "PREPROCESSING_FORMAT",
+    "PREPROCESSING_VERSION", "MIN_ANNOTATED_SIDE",
     "BOX_COLOUR", "TEXT_COLOUR",
 ]

@@ -178,3 +178,13 @@ def test_predict_command_prints_a_table_and_writes_csv(tiny_run, tmp_path, capsy
     assert "face.png" in capsys.readouterr().out
     assert (tmp_path / "out" / "predictions.csv").is_file()
     assert (tmp_path / "out" / "annotated" / "face.png").is_file()
+
+
+def test_the_package_reads_images_through_the_data_layer_and_exports_its_names():
+    import ferkit.inference as inference
+    from ferkit.data import images
+
+    assert inference.read_image is images.read_image
+    assert inference.IMAGE_EXTENSIONS is images.IMAGE_EXTENSIONS
+    assert not hasattr(inference, "resize_face") and not hasattr(inference, "to_channels")
+    assert [name for name in inference.__all__ if not hasattr(inference, name)] == []
