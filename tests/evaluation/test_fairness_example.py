@@ -21,6 +21,7 @@ def fast_run(tmp_path_factory):
     return out, done.stdout
 
 
+@pytest.mark.slow
 def test_every_model_has_its_run_and_fairness_report(fast_run):
     out, _ = fast_run
     for model in ("baseline", "weights", "oversample"):
@@ -29,6 +30,7 @@ def test_every_model_has_its_run_and_fairness_report(fast_run):
             assert (out / model / "fairness" / name).is_file(), f"{model}/{name}"
 
 
+@pytest.mark.slow
 def test_comparison_tables_and_plots_are_written(fast_run):
     out, _ = fast_run
     for strategy in ("weights", "oversample"):
@@ -41,6 +43,7 @@ def test_comparison_tables_and_plots_are_written(fast_run):
     assert (out / "summary.md").is_file()
 
 
+@pytest.mark.slow
 def test_output_prints_group_tables_and_disparity_before_and_after(fast_run):
     out, stdout = fast_run
     assert "baseline: skin_tone (test subjects)" in stdout
@@ -54,6 +57,7 @@ def test_output_prints_group_tables_and_disparity_before_and_after(fast_run):
     assert len(skin) == 1 and {"gap_before", "gap_after", "change"} <= set(skin[0])
 
 
+@pytest.mark.slow
 def test_mitigation_touches_the_training_split_only(fast_run):
     out, _ = fast_run
     baseline = pd.read_csv(out / "baseline" / "splits.csv")

@@ -93,6 +93,7 @@ def test_tta_averages_the_image_and_its_mirror(fer_run, fer_data, tmp_path):
     assert json.loads((out / "evaluation.json").read_text())["flip_tta"] is True
 
 
+@pytest.mark.slow  # the views themselves are unit-tested in tests/evaluation/test_tta.py
 def test_tta_shift_adds_the_shifted_views(fer_run, fer_data, tmp_path, capsys):
     assert main(["evaluate", str(fer_run), "--data", str(fer_data / "fer2013.csv.gz"), "--tta",
                  "--tta-shift", "2"]) == 0
@@ -115,6 +116,7 @@ def test_tta_shift_rejects_a_non_pixel_count(fer_run, fer_data, capsys):
     assert "--tta-shift needs a whole number of pixels" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # the views themselves are unit-tested in tests/evaluation/test_tta.py
 def test_tta_zoom_adds_the_enlarged_views(fer_run, fer_data, tmp_path, capsys):
     assert main(["evaluate", str(fer_run), "--data", str(fer_data / "fer2013.csv.gz"), "--tta",
                  "--tta-shift", "2", "--tta-zoom", "1.08", "1.16"]) == 0

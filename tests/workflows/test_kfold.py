@@ -43,6 +43,7 @@ def finished_cv(tmp_path_factory):
     return cross_validate(_config(), run_dir, k=3, samples=_samples(), verbose=False)
 
 
+@pytest.mark.slow
 def test_table_has_one_row_per_fold_then_mean_and_std(finished_cv):
     table = pd.read_csv(finished_cv.run_dir / "kfold.csv")
     assert list(table.columns) == list(TABLE_COLUMNS)
@@ -56,6 +57,7 @@ def test_table_has_one_row_per_fold_then_mean_and_std(finished_cv):
     assert np.allclose(folds["accuracy"], folds["micro_f1"])  # single-label micro = accuracy
 
 
+@pytest.mark.slow
 def test_outputs_and_pooled_predictions(finished_cv):
     run_dir = finished_cv.run_dir
     for name in ("kfold.md", "kfold.json", "oof_predictions.csv", "plots/kfold.png",
@@ -71,6 +73,7 @@ def test_outputs_and_pooled_predictions(finished_cv):
     assert "| mean |" in finished_cv.to_markdown()
 
 
+@pytest.mark.slow
 def test_resume_reads_committed_folds_back_and_retrains_only_the_uncommitted_one(finished_cv):
     run_dir = finished_cv.run_dir
     stamps = {fold: (run_dir / f"fold_0{fold}" / "metrics.json").stat().st_mtime_ns
@@ -84,6 +87,7 @@ def test_resume_reads_committed_folds_back_and_retrains_only_the_uncommitted_one
     assert cross_validate(_config(), run_dir, k=3, samples=_samples(), verbose=False).trained == []
 
 
+@pytest.mark.slow
 def test_resuming_with_other_settings_is_refused(finished_cv):
     with pytest.raises(ValueError, match="other settings.*val_fraction"):
         cross_validate(_config(), finished_cv.run_dir, k=3, val_fraction=0.3, samples=_samples(),
@@ -118,6 +122,7 @@ def test_command_line_parser(tmp_path):
         args.run(args)
 
 
+@pytest.mark.slow
 def test_seed000_example_runs_fast(tmp_path):
     out = tmp_path / "seed000"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}

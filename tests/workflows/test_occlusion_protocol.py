@@ -32,6 +32,7 @@ def test_finetune_config_applies_overrides_then_epochs():
     assert tuned.train.learning_rate == 1e-4
 
 
+@pytest.mark.slow
 def test_protocol_runs_end_to_end_and_resumes(tmp_path):
     config = _protocol_config()
     first = occlusion_protocol(config, tmp_path, regions=("full", "upper"), verbose=False)
@@ -70,6 +71,7 @@ def test_command_regions_are_the_matrix_regions():
     assert CLI_REGIONS == MATRIX_REGIONS
 
 
+@pytest.mark.slow
 def test_seed003_example_runs_fast(tmp_path):
     out = tmp_path / "seed003"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
