@@ -7,6 +7,7 @@ from typing import Mapping
 import cv2
 import numpy as np
 
+from ferkit.data.images import resize_image
 from ferkit.data.synthetic.config import check_unit
 from ferkit.data.synthetic.drawing import draw_clutter, draw_face
 from ferkit.data.synthetic.painter import Painter, grey_level
@@ -24,7 +25,7 @@ def _ramps(size: int) -> tuple[np.ndarray, np.ndarray]:
 def _photometric(canvas: np.ndarray, size: int, nuisance: Nuisance, difficulty: float,
                  rng: np.random.Generator) -> np.ndarray:
     """Shrink the canvas, then light it, lower contrast by difficulty, blur and add noise."""
-    image = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
+    image = resize_image(canvas, (size, size), "area")[..., 0].astype(np.float32)
     image = image * nuisance.gain + nuisance.offset
     if nuisance.gradient_x or nuisance.gradient_y:
         across, down = _ramps(size)
