@@ -30,11 +30,16 @@ from collections.abc import Iterator
 #: Python exceptions, and so every failure a command reports, are unaffected.
 QUIET_TF_LOG_LEVEL = "3"
 
-#: A start-up line: Abseil's header, or an Abseil INFO/WARNING line
-#: (``I0000 00:00:1796347642.979724    6606 port.cc:153] ...``). ERROR lines are kept.
+#: The prefix of an Abseil log line, e.g. ``I0000 00:00:1796347642.979724    6606 port.cc:153] ``.
+_ABSL_PREFIX = r"\d{4} [\d:.]+ +\d+ [\w.\-]+:\d+\] "
+
+#: A start-up line: Abseil's header, an Abseil INFO or WARNING line, or one of the ERROR lines
+#: a GPU build prints while it loads although nothing failed (CUDA plugins registered twice).
+#: Every other ERROR line is kept.
 START_UP_NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
-    r"|[IW]\d{4} [\d:.]+ +\d+ [\w.\-]+:\d+\] )")
+    rf"|[IW]{_ABSL_PREFIX}"
+    rf"|E{_ABSL_PREFIX}(Unable to register cu\w+ factory|computation placer already registered))")
 
 
 def is_start_up_noise(line: str) -> bool:

@@ -14,7 +14,8 @@ from ferkit.cli._quiet import is_start_up_noise
 NOISE = ("absl::InitializeLog", "oneDNN custom operations", "cudart_stub", "cuda drivers",
          "cpu_feature_guard", "cuInit")
 
-ABSL_HEADER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+ABSL_HEADER = ("WARNING: All log messages before absl::InitializeLog() is called are written "
+               "to STDERR")
 ABSL_INFO = ("I0000 00:00:1796347642.979724    6606 port.cc:153] oneDNN custom operations are on."
              " You may see slightly different numerical results.")
 ABSL_ERROR = "E0000 00:00:1796347642.980210    6606 some_module.cc:31] a real failure"
@@ -36,6 +37,9 @@ def test_start_up_noise_is_absl_info_and_warning_lines_not_errors():
     assert is_start_up_noise(ABSL_HEADER) and is_start_up_noise(ABSL_INFO)
     assert is_start_up_noise(ABSL_INFO.replace("I0000", "W0000"))
     assert not is_start_up_noise(ABSL_ERROR)
+    assert is_start_up_noise("E0000 00:00:1796347642.980210    6606 cuda_fft.cc:467] Unable to "
+                             "register cuFFT factory: Attempting to register factory for plugin "
+                             "cuFFT when one has already been registered")
     assert not is_start_up_noise("UserWarning: something the user should see")
 
 

@@ -1,4 +1,6 @@
-"""The ``ferkit`` command run in-process: listing, synthesising, training, reporting, errors."""
+"""The ``ferkit`` command: listing, synthesising, training, reporting, errors, ``python -m``."""
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,6 +82,7 @@ def test_no_command_prints_the_help_and_exits_1(capsys):
     assert "usage: ferkit" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_train_runs_a_config(tmp_path, ckplus_full, capsys):
     fast = ["train.epochs=1", "train.jit_compile=false", "data.min_au_count=2", "train.verbose=0",
             "model.args={filters: [4], blocks: [1], stem_filters: 4}"]
@@ -92,6 +95,7 @@ def test_train_runs_a_config(tmp_path, ckplus_full, capsys):
     assert (tmp_path / "run" / "model.keras").is_file()
 
 
+@pytest.mark.slow
 def test_report_command_builds_the_html_page(tmp_path, ckplus_full, capsys):
     run = tmp_path / "run"
     args = ["train", "--config", str(ROOT / "configs" / "ckplus_multitask.yaml"),
@@ -105,3 +109,10 @@ def test_report_command_builds_the_html_page(tmp_path, ckplus_full, capsys):
     assert "emotion_report" in page and "data:image/png;base64," in page
     assert main(["report", str(tmp_path)]) == 2
     assert "missing config.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", ["ferkit", "ferkit.cli"])
+def test_python_dash_m_runs_the_command(module):
+    done = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == f"ferkit {ferkit.__version__}", done

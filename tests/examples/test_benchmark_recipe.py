@@ -6,8 +6,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 
 import ferkit.layers  # noqa: F401  (registers ferkit's layers for load_model)
+
+pytestmark = pytest.mark.slow  # each test trains the recipe for an epoch
 
 SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "benchmarks" / "fer2013_recipe.py"
 

@@ -29,6 +29,7 @@ def _table_rows(out, models):
     return header, rows
 
 
+@pytest.mark.slow
 def test_data_pipeline_benchmark_prints_rates_and_wait_share():
     out = _run("data_pipeline.py")
     for needle in ["ferkit tf.data pipeline:", "seed-style PIL loop:", "model consumption",
@@ -36,6 +37,7 @@ def test_data_pipeline_benchmark_prints_rates_and_wait_share():
         assert needle in out, out
 
 
+@pytest.mark.slow
 def test_train_speed_benchmark_compares_each_model_with_the_torch_loop(tmp_path):
     """With PyTorch installed: both parameter counts, every rate and the ratio per model."""
     has_torch = importlib.util.find_spec("torch") is not None
@@ -57,6 +59,7 @@ def test_train_speed_benchmark_compares_each_model_with_the_torch_loop(tmp_path)
         assert printed[header.index("ferkit / torch")] == f"x{row['ratio']:.2f}"
 
 
+@pytest.mark.slow
 def test_train_speed_benchmark_without_torch_measures_only_ferkit(tmp_path):
     """A ``torch`` that fails to import stands for an install without the bench extra."""
     hidden = tmp_path / "torch"

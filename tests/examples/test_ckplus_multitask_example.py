@@ -5,10 +5,12 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_example_runs_end_to_end_in_fast_mode(tmp_path):
     run = tmp_path / "run"
     done = subprocess.run([sys.executable, str(ROOT / "examples" / "ckplus_multitask.py"), "--fast",
