@@ -1,7 +1,7 @@
 """Train and evaluate the CK+ emotion + FACS action-unit model (seed 004's task).
 
     python examples/ckplus_multitask.py                      # synthetic CK+ tree, no download
-    python examples/ckplus_multitask.py --data ../shared/data/ckplus48
+    python examples/ckplus_multitask.py --data path/to/CK+48
     python examples/ckplus_multitask.py --fast               # a tiny smoke run (tests use it)
 
 The split is subject-disjoint 60/20/20; augmentation touches the training split only. The run

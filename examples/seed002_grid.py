@@ -1,7 +1,7 @@
 """Seed 002's grid: train its 12 ResBlock networks on FER+ four-class labels and compare them.
 
     python examples/seed002_grid.py                           # synthetic FER2013 + FER+ votes
-    python examples/seed002_grid.py --data ../shared/data/fer2013 --fc-units 256
+    python examples/seed002_grid.py --data path/to/fer2013 --fc-units 256
     python examples/seed002_grid.py --fast                    # two small networks, one epoch
 
 Writes ``grid.csv`` / ``grid.md`` and plots under ``--out``, one run directory per network.

