@@ -187,7 +187,9 @@ def wrong_way_imports(records: list[Import]) -> list[str]:
 
 def import_cycles(records: list[Import]) -> list[list[str]]:
     """Groups of modules that import each other at module level (Tarjan's strongly connected
-    components), each sorted; a module importing itself counts too."""
+    components), each sorted. Edges are the modules an import names (``from ferkit.a import
+    b`` names ``ferkit.a.b`` when b is a submodule, else ``ferkit.a``), not the parent
+    packages Python initialises on the way."""
     graph: dict[str, set[str]] = {}
     for record in records:
         if record.module_level and record.source != record.target:
