@@ -21,6 +21,7 @@ def register(commands) -> None:
     parser = commands.add_parser("train", help="train and evaluate one config into a run directory")
     add_config_options(parser, out_help="run directory (default runs/<config name>)")
     parser.add_argument("--strategy", metavar="NAME",
-                        help="distribution strategy (overrides train.strategy): default, mirrored "
-                             "(this host's GPUs) or multi_worker (TF_CONFIG; docs/guide/scaling.md)")
+                        help="distribution strategy (overrides train.strategy): default, "
+                             "mirrored (this host's GPUs) or multi_worker (TF_CONFIG; "
+                             "docs/guide/scaling.md)")
     parser.set_defaults(run=run)

@@ -1,13 +1,14 @@
 """``FerHyperModel``: a KerasTuner HyperModel for any ferkit model family.
 
-A trial is the configured run with the trial's values filled in (:meth:`FerHyperModel.trial_config`),
-and it builds, compiles and trains through :mod:`ferkit.training.engine`, exactly as
-``ferkit train`` trains that config: the same model sizing, datasets, precision policy,
-optimiser, loss weights and callbacks. ``build(hp)`` returns the compiled model;
-``fit(hp, model, samples)`` trains it (or, with ``model=None``, the one the engine builds,
-which is how :class:`~ferkit.tuning.tuner.CrossValidatedTuner` runs a fold) on the ``train``
-rows of one fold with early stopping on ``val`` and returns the scores on the fold's held-out ``test`` rows, named as Keras names
-validation logs (``val_loss``, ``val_emotion_accuracy``, ``val_au_f1``, ...).
+A trial is the configured run with the trial's values filled in
+(:meth:`FerHyperModel.trial_config`), built, compiled and trained through
+:mod:`ferkit.training.engine` exactly as ``ferkit train`` trains that config: the same model
+sizing, datasets, precision policy, optimiser, loss weights and callbacks. ``build(hp)``
+returns the compiled model; ``fit(hp, model, samples)`` trains it (or, with ``model=None``,
+the one the engine builds, which is how :class:`~ferkit.tuning.tuner.CrossValidatedTuner`
+runs a fold) on the ``train`` rows of one fold with early stopping on ``val`` and returns the
+scores on the fold's held-out ``test`` rows, named as Keras names validation logs
+(``val_loss``, ``val_emotion_accuracy``, ``val_au_f1``, ...).
 """
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ import pandas as pd
 from ferkit.config.space import HpSpec
 from ferkit.evaluation.tables import to_markdown
 from ferkit.plotting import new_figure, save_figure
+from ferkit.runs import RunDir
 from ferkit.tuning.tuner import TRIAL_RECORD
 
 #: KerasTuner's own Hyperband hyperparameters kept in the table (under a short name).
@@ -99,14 +100,14 @@ def write_results(table: pd.DataFrame, run_dir: str | Path, objective: str,
     paths = {"csv": run_dir / "trials.csv", "markdown": run_dir / "trials.md"}
     table.to_csv(paths["csv"], index=False)
     paths["markdown"].write_text(to_markdown(readable(table, space), index=False))
+    plots = run_dir / RunDir.PLOTS
     if table["mean"].notna().any():
-        paths["trials_plot"] = plot_trials(table, objective, run_dir / "plots" / "tuning_trials.png",
-                                          direction)
+        paths["trials_plot"] = plot_trials(table, objective, plots / "tuning_trials.png", direction)
         numeric = [n for n, s in space.items() if s.value_kind in ("int", "float")]
         categorical = [n for n in space if n not in numeric]
         if numeric or categorical:
             paths["hparams_plot"] = plot_hyperparameters(
-                table, objective, space, run_dir / "plots" / "tuning_hparams.png")
+                table, objective, space, plots / "tuning_hparams.png")
     return paths
 
 

@@ -164,10 +164,10 @@ def make_folds(samples: Samples, tune: TuneConfig, seed: int) -> list[pd.Series]
         empty = [name for name in ("train", "val", "test") if not (split == name).any()]
         if empty:
             unit = f"{tune.fold_by} groups" if tune.fold_by else "images"
+            units = samples.frame[tune.fold_by].nunique() if tune.fold_by else len(samples)
             raise ValueError(f"tune.folds = {tune.folds}: fold {index} has no {'/'.join(empty)} "
-                             f"rows ({samples.frame[tune.fold_by].nunique() if tune.fold_by else len(samples)} "
-                             f"{unit} in all); raise tune.val_fraction ({tune.val_fraction}) or "
-                             "use fewer folds or more data")
+                             f"rows ({units} {unit} in all); raise tune.val_fraction "
+                             f"({tune.val_fraction}) or use fewer folds or more data")
     return folds
 
 

@@ -208,3 +208,16 @@ def test_averaging_callbacks_follow_the_optimiser():
     without, _, _ = _tiny_classifier(ema=False)
     assert [type(c) for c in averaging_callbacks(with_average)] == [EMASwap]
     assert averaging_callbacks(without) == []
+
+
+def test_fit_without_a_run_directory_writes_nothing_and_keeps_the_history(tmp_path,
+                                                                         monkeypatch):
+    from ferkit.training.fit import ValidateWhen, last_epochs
+
+    monkeypatch.chdir(tmp_path)
+    model, train, val = _tiny_classifier(ema=False)
+    validator = ValidateWhen(val, last_epochs(1, 3))
+    history = fit(model, train, val, None, epochs=3, verbose=0, validator=validator)
+    assert list(tmp_path.iterdir()) == [], "a run without a run directory wrote files"
+    assert len(history["loss"]) == 3 and len(history["val_loss"]) == 3
+    assert np.isnan(history["val_loss"][:2]).all() and np.isfinite(history["val_loss"][2])
