@@ -92,6 +92,7 @@ def _recipe(budget, epochs=3, **train):
                   **train}})
 
 
+@pytest.mark.slow
 def test_a_roomy_budget_trains_the_same_model_as_no_budget(tmp_path):
     plain = run_experiment(_recipe(None, deterministic=True), tmp_path / "plain")
     budgeted = run_experiment(_recipe(60.0, deterministic=True), tmp_path / "budget")
@@ -180,6 +181,7 @@ def test_a_slow_spell_that_passes_gives_the_epochs_back_but_never_more_than_plan
     assert schedule.cosine(run * 10) == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_a_tight_budget_shortens_the_schedule_and_a_resumed_run_keeps_its_plan(tmp_path, capsys):
     run = tmp_path / "run"
     result = run_experiment(_recipe(0.06, epochs=50), run)  # 3.6 seconds
@@ -261,6 +263,7 @@ def test_validating_late_follows_the_plan_and_counts_its_passes_apart():
     assert not slow.validates(slow.epochs - 3)
 
 
+@pytest.mark.slow
 def test_a_run_validating_late_checkpoints_among_the_last_epochs(tmp_path):
     for budget, name in [(None, "plain"), (60.0, "budget")]:
         result = run_experiment(_recipe(budget, epochs=4, validate_last_epochs=2), tmp_path / name)

@@ -178,6 +178,7 @@ def _trainable(path: Path) -> np.ndarray:
     return np.concatenate([np.ravel(w) for w in model.trainable_weights])
 
 
+@pytest.mark.slow
 def test_two_multi_worker_processes_train_like_one_process(tmp_path):
     from ferkit.config import load_config
     from ferkit.workflows import run_experiment
@@ -231,6 +232,7 @@ tune:
 GRID = {(4, 0.001), (4, 0.003), (8, 0.001), (8, 0.003)}
 
 
+@pytest.mark.slow
 def test_a_chief_and_two_workers_search_the_grid_once_like_one_process(tmp_path):
     from ferkit.config import load_config
     from ferkit.workflows import run_search

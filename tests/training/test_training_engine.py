@@ -84,6 +84,7 @@ def test_balanced_weights_are_inverse_to_class_frequency():
     assert np.isclose(weights.mean(), 1.0) and np.isclose(weights[3] / weights[0], 3.0)
 
 
+@pytest.mark.slow
 def test_engine_options_run_end_to_end(tmp_path, ckplus_48):
     config = _config(ckplus_48, optimizer="sgd", weight_decay=1e-4, schedule="step",
                      label_smoothing=0.1, class_weights="balanced", mixed_precision=True,
@@ -95,6 +96,7 @@ def test_engine_options_run_end_to_end(tmp_path, ckplus_48):
     assert len(result.history["loss"]) == 2
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_final_epoch(tmp_path, ckplus_48):
     run = tmp_path / "run"
     overrides = ["train.epochs=12", "train.patience=100", "train.jit_compile=false",
@@ -157,6 +159,7 @@ def test_ema_weights_are_what_validation_checkpoint_and_caller_see(tmp_path, ema
     assert np.isclose(history["val_loss"][-1], model.evaluate(val, verbose=0), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_ferplus_aux_head_trains_beside_the_fer2013_head(tmp_path):
     config = config_from_dict({
         "data": {"source": "fer2013", "ferplus_aux": True, "synthetic": {"images": 280}},

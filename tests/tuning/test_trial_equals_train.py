@@ -62,6 +62,7 @@ def trained(tmp_path_factory):
     return train_result, train_settings, outcome, built
 
 
+@pytest.mark.slow
 def test_a_trial_compiles_the_model_as_ferkit_train_does(trained):
     train_result, train_settings, outcome, built = trained
     trial_settings = _compiled_settings(outcome.model)
@@ -77,6 +78,7 @@ def test_a_trial_compiles_the_model_as_ferkit_train_does(trained):
         assert trial_settings[key] == train_settings[key], f"{key} differs"
 
 
+@pytest.mark.slow
 def test_a_trial_trains_the_first_epoch_to_the_same_loss(trained):
     train_result, _, outcome, _ = trained
     for key in ("loss", "emotion_loss", "ferplus_loss", "val_loss"):

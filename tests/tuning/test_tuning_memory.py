@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_tuning import tiny_samples  # noqa: E402
@@ -19,6 +20,7 @@ DROPOUTS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45]
 MAX_GROWTH_MB = 150
 
 
+@pytest.mark.slow
 def test_rss_stays_bounded_over_ten_grid_trials(tmp_path):
     config = config_from_dict({
         "augment": None, "data": {"image_size": [24, 24]},

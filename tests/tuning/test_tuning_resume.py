@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "tune_ckplus.py"
@@ -45,6 +46,7 @@ def _kill_after_first_trial(out: Path, timeout: float = 180) -> None:
         process.communicate()
 
 
+@pytest.mark.slow
 def test_killed_search_resumes_without_repeating_finished_trials(tmp_path):
     out = tmp_path / "tune"
     _kill_after_first_trial(out)

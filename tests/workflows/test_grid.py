@@ -12,6 +12,7 @@ from ferkit.workflows.grid import run_grid
 ROOT = Path(__file__).parents[2]
 
 
+@pytest.mark.slow
 def test_grid_trains_each_model_once_and_resumes(tmp_path, ckplus_48):
     config = config_from_dict({"data": {"path": str(ckplus_48), "min_au_count": 2},
                                "train": {"epochs": 1, "jit_compile": False, "verbose": 0}})
@@ -28,6 +29,7 @@ def test_grid_trains_each_model_once_and_resumes(tmp_path, ckplus_48):
         run_grid(config, [], tmp_path)
 
 
+@pytest.mark.slow
 def test_seed002_grid_example_runs_fast(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "examples" / "seed002_grid.py"), "--fast",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)

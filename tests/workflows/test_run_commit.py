@@ -32,6 +32,7 @@ def grid(tmp_path_factory, ckplus_48):
     return config, tmp_path_factory.mktemp("grid")
 
 
+@pytest.mark.slow
 def test_a_grid_reuses_a_committed_model_and_retrains_an_uncommitted_one(grid):
     config, out = grid
     run_grid(config, ["ckplus_small"], out)
@@ -47,6 +48,7 @@ def test_a_grid_reuses_a_committed_model_and_retrains_an_uncommitted_one(grid):
     assert RunDir(model_dir).is_complete()
 
 
+@pytest.mark.slow
 def test_rerunning_an_experiment_withdraws_its_commit_until_it_commits_again(grid, monkeypatch):
     config, out = grid
     run_dir = out / "experiment"
@@ -76,6 +78,7 @@ def _samples(n_subjects: int = 6, per_subject: int = 6, size: int = 24) -> Sampl
     return Samples(frame, ("a", "b", "c"), images=images, source="tiny")
 
 
+@pytest.mark.slow
 def test_a_search_is_read_back_only_when_committed(tmp_path):
     config = config_from_dict({
         "augment": None, "data": {"image_size": [24, 24]},

@@ -19,6 +19,7 @@ SMALLER = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_config_runs_on_its_synthetic_default(path, tmp_path):
     overrides = FAST + ([SMALLER[path.stem]] if path.stem in SMALLER else [])
