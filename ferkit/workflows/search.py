@@ -145,7 +145,7 @@ def check_or_write_setup(run_dir: Path, setup: dict) -> None:
         if changed:
             raise ValueError(f"{run_dir} holds a search with other settings ({'; '.join(changed)}); "
                              "use a new --out or the original settings to resume it")
-    path.write_text(json.dumps(setup, indent=1))
+    write_json_atomic(path, setup)
 
 
 # --------------------------------------------------------------------------- data and folds
