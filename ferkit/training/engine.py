@@ -61,7 +61,7 @@ def model_arguments(config: Config, data: HeadSizes | Samples) -> dict:
     sizes = _sizes(data)
     size, channels = config.data.image_size, config.data.channels
     builder_name, _ = models.resolve(config.model.name)
-    accepted = inspect.signature(models.registry._BUILDERS[builder_name]).parameters
+    accepted = inspect.signature(models.builder_of(builder_name)).parameters
     args = dict(input_shape=(size[0], size[1], channels), num_classes=sizes.classes)
     if "num_aus" in accepted:
         args["num_aus"] = sizes.aus

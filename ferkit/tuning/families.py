@@ -223,7 +223,7 @@ def builder_kwargs(model_name: str, model_args: Mapping[str, Any]) -> tuple[str,
     from ferkit import models
 
     builder, kwargs = models.resolve(model_name, **dict(model_args))
-    signature = inspect.signature(models.registry._BUILDERS[builder])
+    signature = inspect.signature(models.builder_of(builder))
     full = {name: p.default for name, p in signature.parameters.items()
             if p.default is not inspect.Parameter.empty}
     full.update(kwargs)
