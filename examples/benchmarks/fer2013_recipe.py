@@ -27,9 +27,9 @@ import time
 from pathlib import Path
 
 from ferkit.config import Config, load_config
-from ferkit.evaluation.command import tta_label
 from ferkit.evaluation.evaluate import evaluate_model, tta_views
-from ferkit.training.experiment import prepare_data, train_on_samples
+from ferkit.evaluation.selection import tta_label
+from ferkit.workflows.experiment import prepare_data, train_on_samples
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = ROOT / "configs" / "fer2013_recipe.yaml"
