@@ -1,7 +1,7 @@
 """ferkit's CPU-budget FER2013 recipe: train on Training, select on PublicTest, report accuracy.
 
-    python examples/benchmarks/fer2013_recipe.py --data ../shared/data/fer2013
-    python examples/benchmarks/fer2013_recipe.py --data ../shared/data/fer2013 --ferplus
+    python examples/benchmarks/fer2013_recipe.py --data path/to/fer2013
+    python examples/benchmarks/fer2013_recipe.py --data path/to/fer2013 --ferplus
     python examples/benchmarks/fer2013_recipe.py --smoke          # tiny synthetic run (tests)
 
 Trains ``configs/fer2013_recipe.yaml`` (model ``fer_recipe``) with ferkit's own engine and
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = ROOT / "configs" / "fer2013_recipe.yaml"
 BUDGET_MINUTES = 30.0
 SHIFT_TTA = {"flip_tta": True, "shift_tta": 2}  # fixed before any run was scored with it
-# the two enlarged views were chosen on PublicTest, over six trained models (docs/benchmarks.md)
+# the two enlarged views were chosen on PublicTest, over six models (docs/results/fer2013_recipe.md)
 RECIPE_TTA = {**SHIFT_TTA, "zoom_tta": (1.08, 1.16)}
 TARGET_ACCURACY = {"fer2013": 0.68, "ferplus": None}
 SMOKE = ["data.synthetic.images=420", "train.epochs=1", "train.warmup_epochs=0.5",
