@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "docs" / "guide").is_dir())
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```.*?^```", re.M | re.S)
@@ -45,3 +47,11 @@ def test_checker_catches_a_missing_file_and_heading(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("# Title\n\n[ok](#title) [gone](missing.md) [nohead](#nowhere)\n")
     assert broken_links(page) == ["missing.md (no such file)", "#nowhere (no such heading)"]
+
+
+@pytest.mark.parametrize("folder", ["guide", "results", "reference"])
+def test_every_page_is_listed_in_its_index(folder):
+    index = ROOT / "docs" / folder / "index.md"
+    linked = {target.partition("#")[0] for target in LINK.findall(index.read_text(encoding="utf-8"))}
+    pages = {p.name for p in index.parent.glob("*.md")} - {"index.md"}
+    assert pages <= linked, f"docs/{folder}/index.md does not list {sorted(pages - linked)}"
