@@ -85,10 +85,20 @@ class ExportMismatchError(FerkitError, ValueError):
     """An exported model whose outputs differ from the Keras model's beyond the tolerance."""
 
 
+class PresetError(FerkitError, ValueError):
+    """A pretrained preset that is not shipped, or whose manifest entry is malformed."""
+
+
+class PresetIntegrityError(PresetError):
+    """A preset weights file whose SHA-256 differs from its manifest's, or whose variables do
+    not fit the architecture; the message names the file."""
+
+
 __all__ = [
     "FerkitError", "ConfigError", "VoteRuleError", "FilenameTemplateError", "DataError",
     "ImageReadError", "ImageNotFoundError", "CKPlusFormatError", "FER2013FormatError",
     "DatasetLayoutError",
     "UnknownLabelError", "ManifestError", "ManualFilesMissingError", "RunDirectoryError",
     "RunFormatError",     "NotARunDirectory", "NoFaceError", "ExportMismatchError",
+    "PresetError", "PresetIntegrityError",
 ]
