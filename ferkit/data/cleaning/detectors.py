@@ -1,0 +1,259 @@
+"""Face detectors behind one protocol: ``detector(rgb_uint8) -> list[Face]``.
+
+* ``"mtcnn"``: :class:`MTCNNDetector`, the learned MTCNN cascade of the ``mtcnn`` package
+  (MIT licence; its weights ship inside the wheel, so nothing downloads at run time). Boxes,
+  a confidence and five landmarks. The default when the package imports.
+* ``"haar"``: :class:`HaarDetector`, OpenCV's 2001 Viola-Jones frontal-face cascade. Boxes
+  only (``score`` NaN, ``landmarks`` None). The fallback.
+
+:func:`find_faces` is the one way callers run a detector: it turns tiny images into "no face",
+downscales huge ones for detection and maps the faces back to full resolution.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.util
+import math
+from pathlib import Path
+from typing import Callable, Sequence, Union
+
+import cv2
+import numpy as np
+
+from ferkit.data.images import check_pixels, resize_image, to_channels
+
+Point = tuple[float, float]
+#: The five landmarks a learned detector gives, in this order. "left" and "right" are as seen
+#: in the picture (the left eye is the one nearer x = 0).
+LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+#: Images whose shorter side is under this many pixels give no face: no detector here finds
+#: a face that small (MTCNN's smallest is 20 px, Haar's 24 px). Use ``face="whole"`` for crops.
+MIN_DETECTION_SIDE = 20
+#: Images whose longer side is over this are downscaled for detection (boxes map back).
+MAX_DETECTION_SIDE = 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Face:
+    """One detected face: ``box`` ``(x, y, width, height)`` in pixels, the detector's
+    ``score`` (NaN when it gives none) and ``landmarks`` (name -> ``(x, y)``, or None)."""
+
+    box: tuple[int, int, int, int]
+    score: float = math.nan
+    landmarks: dict[str, Point] | None = None
+
+    @property
+    def area(self) -> int:
+        return self.box[2] * self.box[3]
+
+    @property
+    def eyes(self) -> tuple[Point, Point] | None:
+        """``(left_eye, right_eye)`` or None when the detector gives no landmarks."""
+        if not self.landmarks:
+            return None
+        return self.landmarks["left_eye"], self.landmarks["right_eye"]
+
+    def scaled(self, factor: float) -> "Face":
+        """This face with box and landmarks multiplied by ``factor`` (back to full resolution)."""
+        box = tuple(int(round(v * factor)) for v in self.box)
+        landmarks = None if self.landmarks is None else {
+            name: (x * factor, y * factor) for name, (x, y) in self.landmarks.items()}
+        return Face(box, self.score, landmarks)
+
+
+class FaceDetector:
+    """The protocol: a ``name`` and ``__call__(rgb_uint8 (H, W, 3)) -> list[Face]``."""
+
+    name = "custom"
+
+    def __call__(self, rgb: np.ndarray) -> list[Face]:
+        raise NotImplementedError
+
+
+# ----------------------------------------------------------------------------- Haar
+FRONTAL_FACE_CASCADE = "haarcascade_frontalface_default.xml"
+
+
+def haar_cascade_path(name: str = FRONTAL_FACE_CASCADE) -> Path:
+    """The path of a Haar cascade XML file shipped inside the installed ``cv2`` package."""
+    folder = Path(getattr(getattr(cv2, "data", None), "haarcascades", "") or ".")
+    has_classifier = hasattr(cv2, "CascadeClassifier")
+    if has_classifier and (folder / name).is_file():
+        return folder / name
+    missing = f"no {name} in {folder}" if has_classifier else "no CascadeClassifier and no cascade files"
+    ways_out = "pass HaarFaceDetector(cascade_path=...) or " if has_classifier else ""
+    raise FileNotFoundError(
+        f"OpenCV {cv2.__version__} has {missing} (OpenCV 5 wheels ship neither); install "
+        f"opencv-python-headless<5, or {ways_out}give detect_faces/crop_faces your own detector=")
+
+
+def haar_available() -> bool:
+    """Whether the frontal-face Haar cascade can be loaded from the installed OpenCV."""
+    try:
+        haar_cascade_path()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+class HaarFaceDetector:
+    """OpenCV's Viola-Jones frontal-face cascade as a ``detector(grey) -> boxes`` callable.
+
+    Args:
+        cascade_path: an XML cascade (default: the frontal-face cascade shipped in ``cv2``).
+        scale_factor, min_neighbors, min_size: ``detectMultiScale`` settings.
+        equalize: equalise the histogram first (helps on dark or low-contrast photos).
+    """
+
+    def __init__(self, cascade_path: str | Path | None = None, scale_factor: float = 1.1,
+                 min_neighbors: int = 5, min_size: tuple[int, int] = (24, 24), equalize: bool = True):
+        if not hasattr(cv2, "CascadeClassifier"):
+            haar_cascade_path()  # raises with the explanation
+        path = Path(cascade_path) if cascade_path is not None else haar_cascade_path()
+        self.classifier = cv2.CascadeClassifier(str(path))
+        if self.classifier.empty():
+            raise OSError(f"cannot load Haar cascade {path}: missing or not a cascade XML file")
+        self.scale_factor, self.min_neighbors = scale_factor, min_neighbors
+        self.min_size, self.equalize = tuple(min_size), equalize
+
+    def __call__(self, grey: np.ndarray) -> list[tuple[int, int, int, int]]:
+        grey = cv2.equalizeHist(grey) if self.equalize else grey
+        boxes = self.classifier.detectMultiScale(grey, scaleFactor=self.scale_factor,
+                                                 minNeighbors=self.min_neighbors, minSize=self.min_size)
+        return [tuple(int(v) for v in box) for box in np.reshape(boxes, (-1, 4))]
+
+
+class HaarDetector(FaceDetector):
+    """:class:`HaarFaceDetector` under the protocol: boxes, no score, no landmarks."""
+
+    name = "haar"
+
+    def __init__(self, **haar_options):
+        self.cascade = HaarFaceDetector(**haar_options)
+
+    def __call__(self, rgb: np.ndarray) -> list[Face]:
+        return [Face(box) for box in self.cascade(to_channels(rgb, 1)[..., 0])]
+
+
+# ----------------------------------------------------------------------------- MTCNN
+def mtcnn_available() -> bool:
+    """Whether the ``mtcnn`` package (and so the learned detector) can be imported."""
+    return importlib.util.find_spec("mtcnn") is not None
+
+
+class MTCNNDetector(FaceDetector):
+    """The ``mtcnn`` package's three-stage cascade (P-, R-, O-Net), weights from its wheel.
+
+    Args:
+        min_face_size: smallest face searched for, in pixels.
+        min_score: faces the final stage scores below this are dropped.
+    """
+
+    name = "mtcnn"
+
+    def __init__(self, min_face_size: int = MIN_DETECTION_SIDE, min_score: float = 0.9):
+        if not mtcnn_available():
+            raise ImportError("detector 'mtcnn' needs the mtcnn package (pip install 'mtcnn>=1.0,<1.1'); "
+                              "or pass detector='haar'")
+        from mtcnn import MTCNN
+        self.network = MTCNN(device="CPU:0")
+        self.min_face_size, self.min_score = int(min_face_size), float(min_score)
+
+    def __call__(self, rgb: np.ndarray) -> list[Face]:
+        found = self.network.detect_faces(rgb, min_face_size=self.min_face_size)
+        return [self._face(item) for item in found if item["confidence"] >= self.min_score]
+
+    @staticmethod
+    def _face(item: dict) -> Face:
+        landmarks = {name: tuple(float(v) for v in item["keypoints"][name]) for name in LANDMARKS}
+        return Face(tuple(int(v) for v in item["box"]), float(item["confidence"]), landmarks)
+
+
+# ----------------------------------------------------------------------------- choosing one
+#: Detectors by name; each is built once per process (MTCNN loads its networks when built).
+DETECTORS: dict[str, Callable[[], FaceDetector]] = {"mtcnn": MTCNNDetector, "haar": HaarDetector}
+BoxCallable = Callable[[np.ndarray], Sequence]
+DetectorSpec = Union[str, FaceDetector, BoxCallable, None]
+
+
+def default_detector_name() -> str:
+    """``"mtcnn"`` when the mtcnn package imports, else ``"haar"``."""
+    return "mtcnn" if mtcnn_available() else "haar"
+
+
+@functools.lru_cache(maxsize=None)
+def named_detector(name: str) -> FaceDetector:
+    """The shared detector called ``name`` (one of :data:`DETECTORS`)."""
+    if name not in DETECTORS:
+        raise ValueError(f"unknown face detector {name!r}; choose one of {sorted(DETECTORS)}")
+    return DETECTORS[name]()
+
+
+class CallableDetector(FaceDetector):
+    """A plain function ``fn(grey_uint8) -> [(x, y, w, h) or Face, ...]`` under the protocol."""
+
+    def __init__(self, fn: BoxCallable, name: str | None = None):
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "custom")
+
+    def __call__(self, rgb: np.ndarray) -> list[Face]:
+        return [item if isinstance(item, Face) else _checked_box(item)
+                for item in self.fn(to_channels(rgb, 1)[..., 0])]
+
+
+def _checked_box(box: Sequence) -> Face:
+    values = tuple(int(v) for v in box)
+    if len(values) != 4 or values[2] <= 0 or values[3] <= 0:
+        raise ValueError(f"detector returned {tuple(box)!r}; expected (x, y, width, height) "
+                         "with positive sizes")
+    return Face(values)
+
+
+def as_detector(detector: DetectorSpec) -> FaceDetector:
+    """A :class:`FaceDetector` from a name, a detector, a plain box function or None (default)."""
+    if detector is None:
+        return named_detector(default_detector_name())
+    if isinstance(detector, str):
+        return named_detector(detector)
+    if isinstance(detector, FaceDetector):
+        return detector
+    if callable(detector):
+        return CallableDetector(detector)
+    raise TypeError(f"detector must be a name ({sorted(DETECTORS)}), a FaceDetector or a "
+                    f"callable, got {type(detector).__name__}")
+
+
+# ----------------------------------------------------------------------------- running one
+def find_faces(image: np.ndarray, detector: DetectorSpec = None,
+               max_side: int = MAX_DETECTION_SIDE) -> list[Face]:
+    """The faces in one uint8 ``(H, W)``/``(H, W, C)`` image, largest first, in its pixels.
+
+    Images under :data:`MIN_DETECTION_SIDE` pixels give ``[]``; images whose longer side is
+    over ``max_side`` are downscaled for detection and the faces scaled back.
+    """
+    rgb = to_channels(check_pixels(np.asarray(image), "image"), 3)
+    if min(rgb.shape[:2]) < MIN_DETECTION_SIDE:
+        return []
+    factor = max(rgb.shape[:2]) / max_side
+    if factor > 1:
+        small = resize_image(rgb, (round(rgb.shape[0] / factor), round(rgb.shape[1] / factor)))
+        factor = rgb.shape[1] / small.shape[1]
+        faces = [face.scaled(factor) for face in as_detector(detector)(small)]
+    else:
+        faces = list(as_detector(detector)(rgb))
+    for face in faces:
+        _checked_box(face.box)
+    return sorted(faces, key=lambda face: face.area, reverse=True)
+
+
+def detector_name(detector: DetectorSpec) -> str:
+    """The name results carry in their ``detector`` column."""
+    return as_detector(detector).name
+
+
+__all__ = ["Face", "FaceDetector", "HaarDetector", "HaarFaceDetector", "MTCNNDetector",
+           "CallableDetector", "DETECTORS", "LANDMARKS", "MIN_DETECTION_SIDE",
+           "MAX_DETECTION_SIDE", "FRONTAL_FACE_CASCADE", "as_detector", "default_detector_name",
+           "detector_name", "find_faces", "haar_available", "haar_cascade_path",
+           "mtcnn_available", "named_detector"]
