@@ -29,6 +29,7 @@ from ferkit.inference.media import (AnnotatedVideo, image_files, input_kind, ope
 from ferkit.inference.results import (NO_FACE, OK, Box, FaceMode, FacePrediction,
                                       check_face_mode, prediction_rows)
 from ferkit.models.loading import fitted_preprocessing, head_outputs, load_run_model
+from ferkit.models.pretrained import DEFAULT_PRESET, load_preset
 from ferkit.runs import DEFAULT_MARGIN, PIXEL_DIVISOR, Preprocessing, RunDir, load_preprocessing
 
 if TYPE_CHECKING:
@@ -76,6 +77,18 @@ class Predictor:
         model = load_run_model(run_dir)
         return cls.from_model(model, load_preprocessing(run_dir), detector=detector, margin=margin,
                               source=str(RunDir(run_dir) / RunDir.MODEL), batch_size=batch_size)
+
+    @classmethod
+    def from_preset(cls, name: str = DEFAULT_PRESET, *, detector: Detector | None = None,
+                    margin: float | None = None, batch_size: int = 64) -> "Predictor":
+        """A predictor with a pretrained preset shipped inside ferkit (no download).
+
+        ``name`` is one of :func:`ferkit.models.pretrained.list_presets` (default ``fer2013``);
+        its weights are checked against their SHA-256 before use.
+        """
+        model, preprocessing = load_preset(name)
+        return cls.from_model(model, preprocessing, detector=detector, margin=margin,
+                              source=f"preset {name!r}", batch_size=batch_size)
 
     @classmethod
     def from_model(cls, model: "keras.Model", preprocessing: Preprocessing, *,
