@@ -66,6 +66,24 @@ def opened_video(path: str | Path) -> Iterator[cv2.VideoCapture]:
         capture.release()
 
 
+@contextlib.contextmanager
+def opened_camera(index: int) -> Iterator[cv2.VideoCapture]:
+    """An open ``cv2.VideoCapture`` of webcam ``index``; "no camera N" when there is none."""
+    capture = cv2.VideoCapture(int(index))
+    try:
+        if not capture.isOpened():
+            raise OSError(f"no camera {index}: OpenCV cannot open a webcam with that index here")
+        yield capture
+    finally:
+        capture.release()
+
+
+def frame_count(capture: cv2.VideoCapture) -> int | None:
+    """How many frames a video says it has (None for a stream or when it does not say)."""
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    return count if count > 0 else None
+
+
 def sampled_frames(capture: cv2.VideoCapture, path: str | Path, every: int,
                    max_frames: int | None) -> Iterator[tuple[int, np.ndarray]]:
     """``(index, RGB frame)`` for every ``every``-th frame, stopping after ``max_frames``."""
@@ -117,5 +135,6 @@ class AnnotatedVideo:
             self.writer.release()
 
 
-__all__ = ["input_kind", "image_files", "opened_video", "sampled_frames", "AnnotatedVideo",
+__all__ = ["input_kind", "image_files", "opened_video", "opened_camera", "frame_count",
+           "sampled_frames", "AnnotatedVideo",
            "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "DEFAULT_FPS"]

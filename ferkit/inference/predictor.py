@@ -1,10 +1,11 @@
 """A trained model plus its preprocessing: images, folders and videos in, face predictions out.
 
-A :class:`Predictor` prepares a face the way training prepared its images: find faces
-(the data layer's Haar frontal-face detector) or take the whole image as one face, grow each
-box by ``margin``, then :func:`ferkit.data.images.fit_image` (channels, then area/cubic
-resize) and scale to float32 by ``pixel_divisor``. The contract is the run's
-``preprocessing.json`` (:class:`ferkit.runs.Preprocessing`).
+A :class:`Predictor` prepares a face the way data cleaning crops one: find faces with a
+detector (``"mtcnn"`` by default when the package imports, else ``"haar"``) or take the whole
+image as one face, then :func:`ferkit.data.cleaning.align.prepare_face` (eyes levelled when
+there are landmarks, box grown by ``margin``, :func:`ferkit.data.images.fit_image`) and scale to
+float32 by ``pixel_divisor``. The contract is the run's ``preprocessing.json``
+(:class:`ferkit.runs.Preprocessing`). Results are pandas frames, one row per face.
 
 Image arrays given to the predictor are uint8, ``(H, W)`` grey or ``(H, W, 3)`` RGB
 (``(H, W, 4)`` RGBA loses its alpha); files are read by :func:`ferkit.data.images.read_image`.
@@ -13,21 +14,24 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Literal, Sequence
 
 import cv2
 import numpy as np
 import pandas as pd
 
-from ferkit.data.cleaning.faces import detect_faces, expand_box
+from ferkit.data.cleaning.align import prepare_face
+from ferkit.data.cleaning.detectors import DetectorSpec, Face, FaceDetector, as_detector, find_faces
 from ferkit.data.images import check_pixels, fit_image, read_image
 from ferkit.errors import NoFaceError
 from ferkit.inference.annotate import save_annotated
-from ferkit.inference.media import (AnnotatedVideo, image_files, input_kind, opened_video,
-                                    sampled_frames)
-from ferkit.inference.results import (NO_FACE, OK, Box, FaceMode, FacePrediction,
-                                      check_face_mode, prediction_rows)
+from ferkit.inference.media import (AnnotatedVideo, frame_count, image_files, input_kind,
+                                    opened_camera, opened_video, sampled_frames)
+from ferkit.inference.progress import progress as progress_bar
+from ferkit.inference.results import (LANDMARK_COLUMNS, NO_FACE, OK, WHOLE_IMAGE, FaceMode,
+                                      FacePrediction, check_face_mode, prediction_rows)
 from ferkit.models.loading import fitted_preprocessing, head_outputs, load_run_model
 from ferkit.models.pretrained import DEFAULT_PRESET, load_preset
 from ferkit.runs import DEFAULT_MARGIN, PIXEL_DIVISOR, Preprocessing, RunDir, load_preprocessing
@@ -35,7 +39,10 @@ from ferkit.runs import DEFAULT_MARGIN, PIXEL_DIVISOR, Preprocessing, RunDir, lo
 if TYPE_CHECKING:
     import keras
 
-Detector = Callable[[np.ndarray], Sequence[Sequence[int]]]
+#: What ``detector=`` accepts: ``"mtcnn"``, ``"haar"``, a
+#: :class:`~ferkit.data.cleaning.detectors.FaceDetector`, a plain ``fn(grey_uint8) -> boxes``,
+#: or None for the default (``"mtcnn"`` when it imports, else ``"haar"``).
+Detector = DetectorSpec
 OnUnreadable = Literal["raise", "report"]
 #: What :func:`predict_path` writes under ``out``: annotated pictures of images, of a video.
 ANNOTATED_FOLDER = "annotated"
@@ -50,8 +57,10 @@ class Predictor:
         classes: emotion class names, in the order of the ``emotion`` outputs.
         aus: action unit numbers, in the order of the ``au`` outputs (ignored without one).
         image_size, channels: the model input (checked against the model).
-        detector: ``detector(grey_uint8) -> [(x, y, w, h), ...]``; default Haar frontal face.
+        detector: ``"mtcnn"``, ``"haar"``, a ``FaceDetector`` or ``fn(grey_uint8) -> boxes``;
+            default ``"mtcnn"`` when the package imports, else ``"haar"`` (built on first use).
         margin: detected boxes grow by this fraction of their size on every side.
+        align: rotate each face so its eyes are level (when the detector gives landmarks).
         source: how errors name the model (``from_run`` uses the file path).
         batch_size: faces per model call.
         pixel_divisor: model input = uint8 pixels / this (255: the training pipeline's).
@@ -59,24 +68,28 @@ class Predictor:
 
     def __init__(self, model: "keras.Model", classes: Sequence[str], aus: Sequence[int] = (),
                  image_size: Sequence[int] = (48, 48), channels: int = 1,
-                 detector: Detector | None = None, margin: float = DEFAULT_MARGIN, *,
-                 source: str = "model", batch_size: int = 64,
+                 detector: Detector = None, margin: float = DEFAULT_MARGIN, *,
+                 align: bool = True, source: str = "model", batch_size: int = 64,
                  pixel_divisor: float = PIXEL_DIVISOR):
         self.model = model
         self.source = source
         self.detector = detector
+        self.align = bool(align)
+        self._face_detector: FaceDetector | None = None
         self.batch_size = int(batch_size)
         wanted = Preprocessing(tuple(image_size), channels, tuple(classes), tuple(aus), margin,
                                pixel_divisor)
         self.preprocessing = fitted_preprocessing(model, wanted, source)
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, *, detector: Detector | None = None,
-                 margin: float | None = None, batch_size: int = 64) -> "Predictor":
+    def from_run(cls, run_dir: str | Path, *, detector: Detector = None,
+                 margin: float | None = None, align: bool = True,
+                 batch_size: int = 64) -> "Predictor":
         """Load ``run_dir/model.keras`` with its ``preprocessing.json``."""
         model = load_run_model(run_dir)
         return cls.from_model(model, load_preprocessing(run_dir), detector=detector, margin=margin,
-                              source=str(RunDir(run_dir) / RunDir.MODEL), batch_size=batch_size)
+                              align=align, source=str(RunDir(run_dir) / RunDir.MODEL),
+                              batch_size=batch_size)
 
     @classmethod
     def from_preset(cls, name: str = DEFAULT_PRESET, *, detector: Detector | None = None,
@@ -92,13 +105,13 @@ class Predictor:
 
     @classmethod
     def from_model(cls, model: "keras.Model", preprocessing: Preprocessing, *,
-                   detector: Detector | None = None, margin: float | None = None,
+                   detector: Detector = None, margin: float | None = None, align: bool = True,
                    source: str = "model", batch_size: int = 64) -> "Predictor":
         """A predictor from a loaded model and a :class:`~ferkit.runs.Preprocessing`."""
         p = preprocessing
         return cls(model, p.classes, p.aus, p.image_size, p.channels, detector,
-                   p.margin if margin is None else margin, source=source, batch_size=batch_size,
-                   pixel_divisor=p.pixel_divisor)
+                   p.margin if margin is None else margin, align=align, source=source,
+                   batch_size=batch_size, pixel_divisor=p.pixel_divisor)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -108,21 +121,38 @@ class Predictor:
     def aus(self) -> tuple[int, ...]:
         return self.preprocessing.aus
 
+    @property
+    def face_detector(self) -> FaceDetector:
+        """The detector behind ``face="detect"``, built the first time it is needed."""
+        if self._face_detector is None:
+            self._face_detector = as_detector(self.detector)
+        return self._face_detector
+
+    def detector_label(self, face: FaceMode) -> str:
+        """What the ``detector`` column says: the detector's name, or ``"whole image"``."""
+        return WHOLE_IMAGE if face == "whole" else self.face_detector.name
+
     # ------------------------------------------------------------------ one image
     def predict_image(self, image_or_path: np.ndarray | str | Path, face: FaceMode = "detect",
-                      require_face: bool = False) -> list[FacePrediction]:
-        """Predictions for every face in one image, largest face first.
+                      require_face: bool = False) -> pd.DataFrame:
+        """One row per face in one image, largest first, or one ``"no face"`` row.
 
-        ``face="whole"`` treats the image as one face crop (CK+, FER2013 images). An image
-        without a face gives ``[]``, or raises :class:`~ferkit.errors.NoFaceError` with
-        ``require_face``.
+        ``face="whole"`` treats the image as one face crop (CK+, FER2013 images). With
+        ``require_face`` an image without a face raises :class:`~ferkit.errors.NoFaceError`.
         """
+        name = str(image_or_path) if isinstance(image_or_path, (str, Path)) else None
+        found = self.predict_faces(image_or_path, face, require_face)
+        return self._frame(prediction_rows(self._where(name, face), found), ["file"])
+
+    def predict_faces(self, image_or_path: np.ndarray | str | Path, face: FaceMode = "detect",
+                      require_face: bool = False) -> list[FacePrediction]:
+        """:meth:`predict_image` as :class:`FacePrediction` objects (``[]`` without a face)."""
         check_face_mode(face)
         name, image = self._loaded(image_or_path)
         predictions = self.predict_arrays([image], face)[0]
         if require_face and not predictions:
-            raise NoFaceError(f"{name}: no face found by the face detector; pass face='whole' "
-                              "for images that are already face crops")
+            raise NoFaceError(f"{name}: no face found by the {self.face_detector.name} face "
+                              "detector; pass face='whole' for images that are already face crops")
         return predictions
 
     def predict_arrays(self, images: Sequence[np.ndarray],
@@ -133,9 +163,9 @@ class Predictor:
         crops = [crop for _, image_crops in found for crop in image_crops]
         outputs = self._predict_crops(crops)
         results, start = [], 0
-        for boxes, _ in found:
-            results.append([self._prediction(box, outputs, start + i) for i, box in enumerate(boxes)])
-            start += len(boxes)
+        for faces, _ in found:
+            results.append([self._prediction(f, outputs, start + i) for i, f in enumerate(faces)])
+            start += len(faces)
         return results
 
     def model_inputs(self, crops: Sequence[np.ndarray]) -> np.ndarray:
@@ -143,18 +173,19 @@ class Predictor:
         return np.stack(crops).astype(np.float32) / np.float32(self.preprocessing.pixel_divisor)
 
     def face_crops(self, image: np.ndarray,
-                   face: FaceMode = "detect") -> tuple[list[Box], list[np.ndarray]]:
-        """The face boxes of ``image`` and each face as uint8 ``(H, W, channels)`` pixels."""
+                   face: FaceMode = "detect") -> tuple[list[Face], list[np.ndarray]]:
+        """The faces of ``image`` and each one as uint8 ``(H, W, channels)`` model pixels.
+
+        Faces are prepared by :func:`ferkit.data.cleaning.align.prepare_face`, the function
+        :func:`ferkit.data.cleaning.crop_faces` uses.
+        """
         image = check_pixels(image, "image")
         size, channels = self.preprocessing.image_size, self.preprocessing.channels
         if face == "whole":
-            return [(0, 0, image.shape[1], image.shape[0])], [fit_image(image, size, channels)]
-        boxes = detect_faces(image, self.detector)
-        crops = []
-        for box in boxes:
-            x, y, w, h = expand_box(box, image.shape, self.preprocessing.margin)
-            crops.append(fit_image(image[y:y + h, x:x + w], size, channels))
-        return boxes, crops
+            return [Face((0, 0, image.shape[1], image.shape[0]))], [fit_image(image, size, channels)]
+        faces = find_faces(image, self.face_detector)
+        margin = self.preprocessing.margin
+        return faces, [prepare_face(image, f, size, channels, margin, self.align) for f in faces]
 
     def _loaded(self, image_or_path) -> tuple[str, np.ndarray]:
         if isinstance(image_or_path, (str, Path)):
@@ -168,33 +199,37 @@ class Predictor:
                    for chunk in _chunks(crops, self.batch_size)]
         return {head: np.concatenate([b[head] for b in batches]) for head in batches[0]}
 
-    def _prediction(self, box: Sequence[int], outputs: dict[str, np.ndarray],
-                    row: int) -> FacePrediction:
+    def _prediction(self, face: Face, outputs: dict[str, np.ndarray], row: int) -> FacePrediction:
         probabilities = dict(zip(self.classes, map(float, outputs["emotion"][row])))
         aus = {}
         if self.aus:
             aus = {f"AU{au}": float(v) for au, v in zip(self.aus, outputs["au"][row])}
-        return FacePrediction(tuple(int(v) for v in box), probabilities, aus)
+        return FacePrediction(tuple(int(v) for v in face.box), probabilities, aus, face.score,
+                              face.landmarks)
 
     # ------------------------------------------------------------------ many images
     def predict_files(self, paths: Sequence[str | Path], face: FaceMode = "detect",
                       annotate_to: str | Path | None = None,
-                      on_unreadable: OnUnreadable = "raise") -> pd.DataFrame:
-        """One row per face (``file``, ``face``, ``status``, box, label, score, probabilities).
+                      on_unreadable: OnUnreadable = "raise",
+                      progress: bool | None = None) -> pd.DataFrame:
+        """One row per face (``file``, ``face``, ``status``, ``detector``, box, landmarks,
+        label, score, ``p_<class>``, ``au_<n>``).
 
         An image without a face gets one row with status ``"no face"``; an unreadable one
         raises, or with ``on_unreadable="report"`` gets a row with status ``"unreadable: ..."``.
-        ``annotate_to`` saves an annotated PNG per image into that folder.
+        ``annotate_to`` saves an annotated PNG per image into that folder. ``progress`` draws
+        a bar on stderr (default: when stderr is a terminal).
         """
         if on_unreadable not in ("raise", "report"):
             raise ValueError(f"on_unreadable must be 'raise' or 'report', got {on_unreadable!r}")
         rows = []
-        for chunk in _chunks(paths, self.batch_size):
+        chunks = _chunks(progress_bar(paths, "images", len(paths), progress), self.batch_size)
+        for chunk in chunks:
             loaded = [(path, _read_or_report(path, on_unreadable)) for path in chunk]
             images = [image for _, image in loaded if not isinstance(image, str)]
             predictions = iter(self.predict_arrays(images, face))
             for path, image in loaded:
-                where = {"file": str(path)}
+                where = self._where(str(path), face)
                 if isinstance(image, str):
                     rows.append({**where, "status": f"unreadable: {image}"})
                     continue
@@ -206,40 +241,95 @@ class Predictor:
 
     def predict_folder(self, folder: str | Path, face: FaceMode = "detect", *,
                        recursive: bool = False, annotate_to: str | Path | None = None,
-                       on_unreadable: OnUnreadable = "raise") -> pd.DataFrame:
+                       on_unreadable: OnUnreadable = "raise",
+                       progress: bool | None = None) -> pd.DataFrame:
         """:meth:`predict_files` on the images in ``folder`` (by extension, sorted)."""
-        return self.predict_files(image_files(folder, recursive), face, annotate_to, on_unreadable)
+        return self.predict_files(image_files(folder, recursive), face, annotate_to,
+                                  on_unreadable, progress)
 
     def predict_video(self, path: str | Path, every_n_frames: int = 1, face: FaceMode = "detect",
-                      *, annotate_to: str | Path | None = None,
-                      max_frames: int | None = None) -> pd.DataFrame:
+                      *, annotate_to: str | Path | None = None, max_frames: int | None = None,
+                      progress: bool | None = None) -> pd.DataFrame:
         """One row per face in every ``every_n_frames``-th frame (``frame``, ``time_s`` added).
 
         Frames without a face get a ``"no face"`` row. ``annotate_to`` writes the sampled
         frames, annotated, as an MJPG ``.avi``. ``max_frames`` stops after that many frames.
         """
         check_face_mode(face)
-        if int(every_n_frames) < 1:
-            raise ValueError(f"every_n_frames must be >= 1, got {every_n_frames!r}")
-        rows = []
-        with opened_video(path) as capture, AnnotatedVideo(annotate_to) as annotated:
+        every = _checked_every(every_n_frames)
+        with opened_video(path) as capture:
             fps = capture.get(cv2.CAP_PROP_FPS)
-            annotated.fps = fps / every_n_frames if fps > 0 else annotated.fps
-            frames = sampled_frames(capture, path, int(every_n_frames), max_frames)
-            for chunk in _chunks(frames, self.batch_size):
-                predictions = self.predict_arrays([frame for _, frame in chunk], face)
-                for (index, frame), found in zip(chunk, predictions):
-                    seconds = index / fps if fps > 0 else math.nan
-                    rows.extend(prediction_rows(
-                        {"file": str(path), "frame": index, "time_s": seconds}, found))
+            total = frame_count(capture)
+            total = min(total, max_frames) if total and max_frames else total or max_frames
+            frames = sampled_frames(capture, path, every, max_frames)
+            timed = ((index, index / fps if fps > 0 else math.nan, frame)
+                     for index, frame in progress_bar(frames, "frames", total and -(-total // every),
+                                                      progress))
+            return self._predict_frames(timed, str(path), face, annotate_to,
+                                        fps / every if fps > 0 else None)
+
+    def predict_camera(self, index: int = 0, every_n_frames: int = 1, face: FaceMode = "detect",
+                       *, annotate_to: str | Path | None = None, max_frames: int | None = None,
+                       progress: bool | None = None) -> pd.DataFrame:
+        """:meth:`predict_video` on webcam ``index`` until ``max_frames`` or Ctrl-C.
+
+        ``file`` is ``"camera <index>"`` and ``time_s`` the seconds since the stream opened.
+        Raises ``OSError("no camera <index>: ...")`` where there is no such webcam.
+        """
+        check_face_mode(face)
+        every = _checked_every(every_n_frames)
+        with opened_camera(index) as capture:
+            start = time.monotonic()
+            frames = sampled_frames(capture, f"camera {index}", every, max_frames)
+            timed = ((i, time.monotonic() - start, frame)
+                     for i, frame in progress_bar(frames, "frames", None, progress))
+            return self._predict_frames(_until_interrupted(timed), f"camera {index}", face,
+                                        annotate_to, None)
+
+    def _predict_frames(self, timed_frames: Iterable[tuple[int, float, np.ndarray]], name: str,
+                        face: FaceMode, annotate_to: str | Path | None,
+                        fps: float | None) -> pd.DataFrame:
+        rows = []
+        with AnnotatedVideo(annotate_to) as annotated:
+            annotated.fps = fps or annotated.fps
+            for chunk in _chunks(timed_frames, self.batch_size):
+                predictions = self.predict_arrays([frame for _, _, frame in chunk], face)
+                for (index, seconds, frame), found in zip(chunk, predictions):
+                    where = {"file": name, "frame": index, "time_s": seconds,
+                             "detector": self.detector_label(face)}
+                    rows.extend(prediction_rows(where, found))
                     annotated.write(frame, found)
         return self._frame(rows, ["file", "frame", "time_s"])
 
+    def _where(self, name: str | None, face: FaceMode) -> dict:
+        return {"file": name, "detector": self.detector_label(face)}
+
+    def columns(self, where: Sequence[str] = ("file",)) -> list[str]:
+        """The columns of a result frame, in order."""
+        return [*where, "face", "status", "detector", "x", "y", "width", "height",
+                "detector_score", *LANDMARK_COLUMNS, "label", "score",
+                *(f"p_{c}" for c in self.classes), *(f"au_{a}" for a in self.aus)]
+
     def _frame(self, rows: list[dict], where: list[str]) -> pd.DataFrame:
-        columns = [*where, "face", "status", "x", "y", "width", "height", "label", "score",
-                   *(f"prob_{c}" for c in self.classes), *(f"prob_AU{a}" for a in self.aus)]
-        frame = pd.DataFrame(rows, columns=columns)
+        frame = pd.DataFrame(rows, columns=self.columns(where))
+        floats = ["detector_score", *LANDMARK_COLUMNS, "score",
+                  *(c for c in frame.columns if c.startswith(("p_", "au_")))]
+        frame[floats] = frame[floats].astype(float)
         return frame.astype({c: "Int64" for c in ("face", "x", "y", "width", "height")})
+
+
+def _checked_every(every_n_frames: int) -> int:
+    if int(every_n_frames) < 1:
+        raise ValueError(f"every_n_frames must be >= 1, got {every_n_frames!r}")
+    return int(every_n_frames)
+
+
+def _until_interrupted(items: Iterable) -> Iterator:
+    """``items`` until they end or Ctrl-C, which ends a camera stream without a traceback."""
+    try:
+        yield from items
+    except KeyboardInterrupt:
+        return
 
 
 def _read_or_report(path, on_unreadable: OnUnreadable) -> np.ndarray | str:
@@ -260,7 +350,8 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 
 # ----------------------------------------------------------------------------- whole inputs
 def predict_path(predictor: Predictor, path: str | Path, out: str | Path | None = None,
-                 face: FaceMode = "detect", every_n_frames: int = 1) -> pd.DataFrame:
+                 face: FaceMode = "detect", every_n_frames: int = 1,
+                 progress: bool | None = None) -> pd.DataFrame:
     """Predict an image, folder or video; with ``out``, write ``predictions.csv`` and pictures.
 
     Pictures: ``out/annotated/<stem>.png`` for images, ``out/annotated.avi`` for a video.
@@ -268,24 +359,45 @@ def predict_path(predictor: Predictor, path: str | Path, out: str | Path | None 
     out = None if out is None else Path(out)
     kind = input_kind(path)
     if kind == "video":
-        frame = predictor.predict_video(path, every_n_frames, face,
+        frame = predictor.predict_video(path, every_n_frames, face, progress=progress,
                                         annotate_to=out / ANNOTATED_VIDEO if out else None)
     else:
         files = image_files(path) if kind == "folder" else [Path(path)]
         on_unreadable = "report" if kind == "folder" else "raise"
         frame = predictor.predict_files(files, face, out / ANNOTATED_FOLDER if out else None,
-                                        on_unreadable)
+                                        on_unreadable, progress)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(out / RunDir.PREDICTIONS, index=False)
+        write_predictions(frame, out)
     return frame
+
+
+def predict_camera_to(predictor: Predictor, index: int, out: str | Path | None = None,
+                      face: FaceMode = "detect", every_n_frames: int = 1,
+                      max_frames: int | None = None, progress: bool | None = None) -> pd.DataFrame:
+    """:meth:`Predictor.predict_camera`; with ``out``, ``predictions.csv`` and ``annotated.avi``."""
+    out = None if out is None else Path(out)
+    frame = predictor.predict_camera(index, every_n_frames, face, max_frames=max_frames,
+                                     annotate_to=out / ANNOTATED_VIDEO if out else None,
+                                     progress=progress)
+    if out is not None:
+        write_predictions(frame, out)
+    return frame
+
+
+def write_predictions(frame: pd.DataFrame, out: str | Path) -> Path:
+    """The result frame as ``out/predictions.csv`` (one row per face, or per frame without)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out / RunDir.PREDICTIONS, index=False)
+    return out / RunDir.PREDICTIONS
 
 
 def summary_table(frame: pd.DataFrame, max_rows: int = 40) -> str:
     """The readable columns of a prediction frame as text, at most ``max_rows`` rows."""
     columns = [c for c in ("file", "frame", "time_s", "face", "status", "label", "score",
-                           "x", "y", "width", "height") if c in frame.columns]
-    shown = frame[columns].assign(file=frame["file"].map(lambda p: Path(p).name))
+                           "x", "y", "width", "height", "detector") if c in frame.columns]
+    shown = frame[columns].assign(
+        file=frame["file"].map(lambda p: Path(p).name if isinstance(p, str) else p))
     text = shown.head(max_rows).to_string(index=False, float_format=lambda v: f"{v:.3f}")
     if len(frame) > max_rows:
         text += f"\n... {len(frame) - max_rows} more rows ({len(frame)} in all)"
@@ -299,5 +411,6 @@ def status_counts(frame: pd.DataFrame) -> dict[str, int]:
             "unreadable": int(status.str.startswith("unreadable").sum())}
 
 
-__all__ = ["Predictor", "Detector", "predict_path", "summary_table", "status_counts",
+__all__ = ["Predictor", "Detector", "predict_path", "predict_camera_to", "write_predictions",
+           "summary_table", "status_counts",
            "ANNOTATED_FOLDER", "ANNOTATED_VIDEO"]

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Literal, Sequence
+
+from ferkit.data.cleaning.detectors import LANDMARKS
 
 FaceMode = Literal["detect", "whole"]
 FACE_MODES = ("detect", "whole")
@@ -11,6 +14,10 @@ NO_FACE = "no face"
 #: ``status`` of a result row for a face.
 OK = "ok"
 Box = tuple[int, int, int, int]
+#: Result columns of the five landmarks, ``<name>_x`` and ``<name>_y`` (NaN without landmarks).
+LANDMARK_COLUMNS = tuple(f"{name}_{axis}" for name in LANDMARKS for axis in "xy")
+#: ``detector`` of the rows of ``face="whole"`` predictions.
+WHOLE_IMAGE = "whole image"
 
 
 def check_face_mode(face: str) -> None:
@@ -21,11 +28,14 @@ def check_face_mode(face: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class FacePrediction:
-    """One face: its box ``(x, y, width, height)`` in the image and the model's outputs."""
+    """One face: its box ``(x, y, width, height)`` in the image and the model's outputs, with
+    the detector's score and landmarks (NaN and None when it gives none)."""
 
     box: Box
     probabilities: dict[str, float]
     aus: dict[str, float] = dataclasses.field(default_factory=dict)
+    detector_score: float = math.nan
+    landmarks: dict[str, tuple[float, float]] | None = None
 
     @property
     def label(self) -> str:
@@ -38,11 +48,15 @@ class FacePrediction:
         return self.probabilities[self.label]
 
     def to_row(self) -> dict:
-        """Flat columns: box, label, score, ``prob_<class>`` and ``prob_AU<n>``."""
+        """Flat columns: box, detector score, landmarks, label, score, ``p_<class>``, ``au_<n>``."""
         x, y, width, height = self.box
-        row = dict(x=x, y=y, width=width, height=height, label=self.label, score=self.score)
-        row.update({f"prob_{name}": value for name, value in self.probabilities.items()})
-        row.update({f"prob_{name}": value for name, value in self.aus.items()})
+        row = dict(x=x, y=y, width=width, height=height, detector_score=self.detector_score)
+        landmarks = self.landmarks or {}
+        for name in LANDMARKS:
+            row[f"{name}_x"], row[f"{name}_y"] = landmarks.get(name, (math.nan, math.nan))
+        row.update(label=self.label, score=self.score)
+        row.update({f"p_{name}": value for name, value in self.probabilities.items()})
+        row.update({f"au_{name.removeprefix('AU')}": value for name, value in self.aus.items()})
         return row
 
 

@@ -19,7 +19,7 @@ FACE_AT = (50, 30)          # (x, y) where the 96-pixel face is pasted on the ca
 
 @pytest.fixture(scope="module")
 def predictor(tiny_run):
-    return Predictor.from_run(tiny_run)
+    return Predictor.from_run(tiny_run, detector="haar")
 
 
 def face_on_canvas() -> np.ndarray:
@@ -46,7 +46,7 @@ def copy_run(tiny_run, to, files=("model.keras", "run.json", "config.yaml")):
 
 
 def test_whole_image_gives_one_face_with_every_class_and_au(predictor, tiny_run):
-    (face,) = predictor.predict_image(render_face(size=48), face="whole")
+    (face,) = predictor.predict_faces(render_face(size=48), face="whole")
     run = json.loads((tiny_run / "run.json").read_text())
     assert face.box == (0, 0, 48, 48)
     assert list(face.probabilities) == run["classes"]
@@ -57,7 +57,7 @@ def test_whole_image_gives_one_face_with_every_class_and_au(predictor, tiny_run)
 
 
 def test_haar_detects_a_synthetic_face_pasted_on_a_canvas(predictor):
-    (face,) = predictor.predict_image(face_on_canvas(), require_face=True)
+    (face,) = predictor.predict_faces(face_on_canvas(), require_face=True)
     x, y, w, h = face.box
     left, top = FACE_AT
     assert left <= x and top <= y and x + w <= left + 96 and y + h <= top + 96, face.box
@@ -65,7 +65,7 @@ def test_haar_detects_a_synthetic_face_pasted_on_a_canvas(predictor):
 
 
 def test_no_face_gives_an_empty_list_or_an_error_naming_the_file(predictor, tmp_path):
-    assert predictor.predict_image(blank()) == []
+    assert predictor.predict_faces(blank()) == []
     path = write_png(tmp_path / "empty_wall.png", blank())
     with pytest.raises(NoFaceError, match="empty_wall.png"):
         predictor.predict_image(path, require_face=True)
@@ -159,7 +159,7 @@ def test_preprocessing_json_wins_over_run_json_and_config(tiny_run, tmp_path):
 
 def test_annotate_draws_boxes_labels_and_no_face_notes(predictor):
     image = face_on_canvas()
-    drawn = annotate(image, predictor.predict_image(image))
+    drawn = annotate(image, predictor.predict_faces(image))
     plain = cv2.cvtColor(cv2.resize(image, drawn.shape[1::-1], interpolation=cv2.INTER_NEAREST),
                          cv2.COLOR_GRAY2RGB)
     assert drawn.shape == plain.shape and drawn.dtype == np.uint8
@@ -173,7 +173,8 @@ def test_predict_command_prints_a_table_and_writes_csv(tiny_run, tmp_path, capsy
     write_png(folder / "face.png", face_on_canvas())
     parser = argparse.ArgumentParser()
     predict_command.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["predict", str(tiny_run), str(folder), "--out", str(tmp_path / "out")])
+    args = parser.parse_args(["predict", str(tiny_run), str(folder), "--out", str(tmp_path / "out"),
+                              "--detector", "haar", "--quiet"])
     assert args.run(args) == 0
     assert "face.png" in capsys.readouterr().out
     assert (tmp_path / "out" / "predictions.csv").is_file()

@@ -75,7 +75,7 @@ class RecordingModel:
 def predictor_input(run: RunDir, path: str) -> np.ndarray:
     predictor = Predictor.from_run(run.path)
     recorder = predictor.model = RecordingModel(predictor.model)
-    (face,) = predictor.predict_image(path, face="whole")
+    (face,) = predictor.predict_faces(path, face="whole")
     assert set(face.probabilities) == set(CLASSES)
     (batch,) = recorder.batches
     return batch[0]
