@@ -92,8 +92,9 @@ class Predictor:
                               batch_size=batch_size)
 
     @classmethod
-    def from_preset(cls, name: str = DEFAULT_PRESET, *, detector: Detector | None = None,
-                    margin: float | None = None, batch_size: int = 64) -> "Predictor":
+    def from_preset(cls, name: str = DEFAULT_PRESET, *, detector: Detector = None,
+                    margin: float | None = None, align: bool = True,
+                    batch_size: int = 64) -> "Predictor":
         """A predictor with a pretrained preset shipped inside ferkit (no download).
 
         ``name`` is one of :func:`ferkit.models.pretrained.list_presets` (default ``fer2013``);
@@ -101,7 +102,7 @@ class Predictor:
         """
         model, preprocessing = load_preset(name)
         return cls.from_model(model, preprocessing, detector=detector, margin=margin,
-                              source=f"preset {name!r}", batch_size=batch_size)
+                              align=align, source=f"preset {name!r}", batch_size=batch_size)
 
     @classmethod
     def from_model(cls, model: "keras.Model", preprocessing: Preprocessing, *,
