@@ -74,6 +74,10 @@ class DataConfig:
                              f"it needs source 'fer2013', not {self.source!r}")
 
 
+#: Sources whose runs report de-duplicated test figures unless ``split.report_dedup`` says no.
+DEDUP_SOURCES: tuple[str, ...] = ("fer2013", "ferplus")
+
+
 @dataclasses.dataclass
 class SplitConfig:
     """How images are split into train / val / test.
@@ -81,11 +85,47 @@ class SplitConfig:
     ``group``: whole ``by`` groups (subjects) per split, class-stratified. ``stratified``:
     per image, class-stratified. ``predefined``: the source's own split (FER2013 ``Usage``,
     split folders); without a test split the run is evaluated on val and says so.
+
+    ``val_fraction`` (``predefined`` only; null: the source's split as it is) carves the
+    validation split from the source's own train rows instead: that share of them, stratified
+    by label, whole duplicate groups on one side, fixed by the seed. The source's own
+    validation split (FER2013 ``PublicTest``) becomes ``test``, scored once; its own test
+    split (``PrivateTest``) is kept out of the run as ``source_test``. ``duplicates`` says
+    which images count as one: ``perceptual`` (near-identical, a DCT hash), ``exact``
+    (identical pixels) or ``none``. ``report_dedup`` adds metrics on the test images without
+    a duplicate in train or val (``dedup_*`` in ``metrics.json``, a
+    ``test_has_train_duplicate`` column in ``splits.csv``); null: on for FER2013 and FER+.
     """
 
     method: Literal["group", "stratified", "predefined"] = "group"
     by: str = "subject"
     fractions: list[float] = dataclasses.field(default_factory=lambda: [0.6, 0.2, 0.2])
+    val_fraction: float | None = None
+    duplicates: Literal["perceptual", "exact", "none"] = "perceptual"
+    report_dedup: bool | None = None
+
+    def __post_init__(self):
+        if self.val_fraction is not None:
+            self._check_val_fraction()
+        if self.duplicates not in ("perceptual", "exact", "none"):
+            raise ValueError(f"split.duplicates must be 'perceptual', 'exact' or 'none', got "
+                             f"{self.duplicates!r}")
+        if self.report_dedup and self.duplicates == "none":
+            raise ValueError("split.report_dedup: true needs duplicate groups, but "
+                             "split.duplicates is 'none'; set it to 'perceptual' or 'exact'")
+
+    def _check_val_fraction(self) -> None:
+        fraction = self.val_fraction
+        if (isinstance(fraction, bool) or not isinstance(fraction, numbers.Real)
+                or not 0.0 < fraction < 1.0):
+            raise ValueError(f"split.val_fraction = {fraction!r} is out of range: it is the "
+                             "share of the source's train rows carved off for validation, "
+                             "0 < val_fraction < 1 (or null to keep the source's split)")
+        if self.method != "predefined":
+            raise ValueError(f"split.val_fraction carves validation from a source's own train "
+                             f"split and needs split.method 'predefined', not {self.method!r}; "
+                             f"with {self.method!r} set split.fractions (train, val, test) "
+                             "instead")
 
 
 @dataclasses.dataclass
@@ -318,6 +358,11 @@ class Config:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     tune: TuneConfig | None = None
     evaluate: EvaluateConfig = dataclasses.field(default_factory=EvaluateConfig)
+
+    def __post_init__(self):
+        if self.split.report_dedup is None:  # resolved here: the split alone cannot see the source
+            wanted = self.data.source in DEDUP_SOURCES and self.split.duplicates != "none"
+            self.split = dataclasses.replace(self.split, report_dedup=wanted)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

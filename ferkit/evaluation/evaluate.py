@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from ferkit.data.pipeline import make_dataset
 from ferkit.data.samples import Samples
-from ferkit.evaluation import metrics, plots
+from ferkit.evaluation import dedup, metrics, plots
 from ferkit.evaluation.tables import to_markdown
 from ferkit.runs import RunDir, write_json_atomic, write_text_atomic
 
@@ -132,12 +132,18 @@ def evaluate_model(model: keras.Model, samples: Samples, out_dir: str | Path | N
                    zoom_tta: Sequence[float] = ()) -> Evaluation:
     """Predict ``samples`` and compute emotion and AU metrics; write them if ``out_dir``.
     ``flip_tta`` / ``shift_tta`` / ``zoom_tta``: test-time augmentation, as in
-    :func:`predict`."""
+    :func:`predict`. When the frame says which rows have a duplicate in train or val (the
+    ``test_has_train_duplicate`` column, see :mod:`ferkit.data.holdout`), the summary also
+    holds the emotion figures without those rows (``dedup_emotion_accuracy``, ...,
+    ``dedup_rows``, ``duplicate_rows``; :func:`ferkit.evaluation.dedup.dedup_summary`)."""
     outputs = predict(model, samples, batch_size, flip_tta, shift_tta, zoom_tta)
     probabilities = np.asarray(outputs["emotion"], dtype="float64")
     y_true, y_pred = samples.labels, probabilities.argmax(axis=1)
     classes = list(samples.classes)
     summary = {f"emotion_{k}": v for k, v in metrics.summary(y_true, y_pred, classes, probabilities).items()}
+    if dedup.has_duplicate_column(samples.frame):
+        summary.update(dedup.dedup_summary(y_true, y_pred, classes,
+                                           samples.frame[dedup.DUPLICATE_FLAG], probabilities))
     report = metrics.classification_report(y_true, y_pred, classes, probabilities)
     confusion = metrics.confusion_matrix(y_true, y_pred, classes)
     predictions = samples.frame.drop(columns=["image_index"], errors="ignore").assign(

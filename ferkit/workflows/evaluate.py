@@ -19,6 +19,7 @@ from pathlib import Path
 import keras
 
 from ferkit.config import Config, EvaluateConfig, load_config
+from ferkit.data import holdout
 from ferkit.data.samples import Samples
 from ferkit.data.sources import load_from_config
 from ferkit.data.sources.fer2013 import USAGE_TO_SPLIT
@@ -78,23 +79,39 @@ def select_split(samples: Samples, config: Config, split: str) -> Samples:
     """The rows of ``split`` (see :func:`~ferkit.evaluation.selection.resolve_split`).
 
     A FER2013 ``Usage`` name selects by the CSV's own ``Usage`` column. A ferkit split is
-    the source's own split when the run used it (``split.method: predefined``), else the
-    run's split method re-applied with its seed.
+    the source's own split when the run used it as it is (``split.method: predefined``),
+    else the run's split (method or carved validation) re-applied with its seed. Where the
+    run reports de-duplicated figures (``split.report_dedup``), the rows say which have a
+    duplicate in the rows trained or selected on, so the scores come de-duplicated too.
     """
     if split == ALL:
         return samples
     if split in USAGE_TO_SPLIT:
+        if config.split.method == "predefined":
+            samples = _marked(samples, config)
         column = samples.frame["usage"].to_numpy()
         chosen, found = samples.subset(column == split), samples.frame["usage"]
     else:
-        if config.split.method != "predefined" or "split" not in samples.frame.columns:
+        if (config.split.method != "predefined" or config.split.val_fraction is not None
+                or "split" not in samples.frame.columns):
             samples = assign_splits(samples, config.split, config.seed)
+        else:
+            samples = _marked(samples, config)
         chosen, found = samples.split(split), samples.frame["split"]
     if not len(chosen):
         raise ValueError(f"{samples.source or config.data.path}: no images in split {split!r} "
                          f"(the data has {found.value_counts().to_dict() or 'none'}); choose "
                          "another --split")
     return chosen
+
+
+def _marked(samples: Samples, config: Config) -> Samples:
+    """``samples`` (in the source's own split) with their held-out duplicates marked, where
+    the run reports de-duplicated figures; a PublicTest face is marked when it has a copy
+    in Training, carved validation or not."""
+    if not config.split.report_dedup or "split" not in samples.frame.columns:
+        return samples
+    return holdout.mark_held_out_duplicates(samples, config.split.duplicates)
 
 
 def _emotion_only(model: keras.Model) -> keras.Model:

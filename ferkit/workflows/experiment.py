@@ -19,6 +19,7 @@ import keras
 import tensorflow as tf
 
 from ferkit.config import Config, save_config
+from ferkit.data import holdout
 from ferkit.data.samples import Samples
 from ferkit.data.sources import load_from_config
 from ferkit.data.splits import assert_disjoint, group_split, stratified_split
@@ -46,7 +47,20 @@ class RunResult:
 
 
 def assign_splits(samples: Samples, split, seed: int) -> Samples:
-    """Add the configured ``split`` column (group-disjoint, stratified or predefined)."""
+    """Add the configured ``split`` column (group-disjoint, stratified or predefined).
+
+    ``predefined`` with ``split.val_fraction`` carves ``val`` from the source's train rows
+    and scores the source's val rows as ``test`` (:func:`ferkit.data.holdout.carve_validation`).
+    With ``split.report_dedup`` the frame also gets the ``duplicate_group`` and
+    ``test_has_train_duplicate`` columns, from which scoring adds de-duplicated figures.
+    """
+    samples = _split_rows(samples, split, seed)
+    if split.report_dedup:
+        samples = holdout.mark_held_out_duplicates(samples, split.duplicates)
+    return samples
+
+
+def _split_rows(samples: Samples, split, seed: int) -> Samples:
     frame = samples.frame
     if split.method == "predefined":
         if "split" not in frame.columns:
@@ -55,6 +69,8 @@ def assign_splits(samples: Samples, split, seed: int) -> Samples:
         missing = {"train", "val"} - set(frame["split"])
         if missing:
             raise ValueError(f"{samples.source}: the predefined split has no {sorted(missing)} rows")
+        if split.val_fraction is not None:
+            return holdout.carve_validation(samples, split.val_fraction, split.duplicates, seed)
         return samples
     if split.method == "group":
         assigned = group_split(frame, split.fractions, SPLITS, group=split.by, seed=seed)
