@@ -24,7 +24,7 @@ from ferkit.errors import FerkitError
 #: Command modules in the order ``ferkit --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "synth", "data", "models", "train", "evaluate", "kfold", "occlusion", "tune", "report",
-    "predict", "export",
+    "predict", "presets", "export",
 )
 
 #: Exit code of a command that failed on bad input (argparse uses 2 for bad arguments too).

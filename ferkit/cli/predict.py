@@ -1,4 +1,9 @@
-"""``ferkit predict RUN_DIR INPUT``: expressions on an image, a folder of images or a video."""
+"""``ferkit predict [RUN_DIR] INPUT``: expressions on an image, a folder of images or a video.
+
+With no run the shipped preset ``fer2013`` predicts (``--preset`` picks another, ``ferkit
+presets`` lists them); ``--run RUN_DIR`` or the older two-positional form uses a trained run.
+``--camera N`` reads a webcam instead of INPUT.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,37 +11,89 @@ from pathlib import Path
 
 from ferkit.runs import RunDir
 
+#: The preset used when neither a run nor ``--preset`` is given (as in ferkit.models.pretrained,
+#: which imports TensorFlow and so cannot be imported here).
+DEFAULT_PRESET = "fer2013"
+
+
+def model_source(args: argparse.Namespace) -> tuple[str, str]:
+    """``("run", RUN_DIR)`` or ``("preset", NAME)`` from the positionals and options.
+
+    The positionals are ``INPUT`` or ``RUN_DIR INPUT``; with ``--camera`` there is no INPUT,
+    so they are nothing or ``RUN_DIR``.
+    """
+    inputs = 0 if getattr(args, "camera", None) is not None else 1
+    expected = "[RUN_DIR]" if inputs == 0 else "[RUN_DIR] INPUT"
+    if not inputs <= len(args.paths) <= inputs + 1:
+        raise ValueError(f"expected {expected}, got {len(args.paths)} path(s): "
+                         f"{' '.join(args.paths) or 'none'}")
+    positional_run = args.paths[0] if len(args.paths) > inputs else None
+    given = [flag for flag, value in (("RUN_DIR", positional_run), ("--run", args.run_dir),
+                                      ("--preset", args.preset)) if value]
+    if len(given) > 1:
+        raise ValueError(f"give one model: {' and '.join(given)} were both given")
+    if positional_run or args.run_dir:
+        return "run", positional_run or args.run_dir
+    return "preset", args.preset or DEFAULT_PRESET
+
 
 def run(args: argparse.Namespace) -> int:
     """Print a table of faces; with ``--out`` write ``predictions.csv`` and annotated pictures."""
-    from ferkit.inference.predictor import Predictor, predict_path, status_counts, summary_table
+    from ferkit.inference.predictor import (Predictor, predict_camera_to, predict_path,
+                                            status_counts, summary_table)
 
-    predictor = Predictor.from_run(args.run_dir)
+    kind, name = model_source(args)
+    options = dict(detector=args.detector, align=not args.no_align)
+    predictor = (Predictor.from_run(name, **options) if kind == "run"
+                 else Predictor.from_preset(name, **options))
     face = "whole" if args.whole_image else "detect"
-    frame = predict_path(predictor, args.input, args.out, face, args.every)
+    progress = False if args.quiet else None
+    if args.camera is not None:
+        frame = predict_camera_to(predictor, args.camera, args.out, face, args.every,
+                                  progress=progress)
+    else:
+        frame = predict_path(predictor, args.paths[-1], args.out, face, args.every, progress)
     print(summary_table(frame))
     counts = status_counts(frame)
     print(f"{counts['faces']} face(s); {counts['no_face']} image(s) or frame(s) without a face; "
-          f"{counts['unreadable']} unreadable")
+          f"{counts['unreadable']} unreadable ({kind} {name})")
     if args.out:
         print(f"wrote {Path(args.out) / RunDir.PREDICTIONS} and annotated pictures")
     return 0
 
 
 def register(commands) -> argparse.ArgumentParser:
-    """Add ``predict RUN_DIR INPUT [--out DIR] [--whole-image] [--every N]``."""
+    """Add ``predict [RUN_DIR] INPUT [--run RUN_DIR | --preset NAME] [--out DIR] ...``."""
     parser = commands.add_parser(
         "predict", help="predict expressions on an image, a folder of images or a video",
-        description="Detect faces (or take whole images) and predict each face's expression "
-                    "with a trained run. INPUT's kind is chosen by its extension.")
-    parser.add_argument("run_dir", metavar="RUN_DIR",
-                        help=f"run directory holding {RunDir.MODEL}")
-    parser.add_argument("input", metavar="INPUT", help="an image, a folder of images, or a video")
+        description="Detect faces (or take whole images) and predict each face's expression. "
+                    f"With no run, the shipped preset {DEFAULT_PRESET!r} predicts (no training, "
+                    "no download). INPUT's kind is chosen by its extension.",
+        usage="ferkit predict [-h] [--run RUN_DIR | --preset NAME] [--out OUT] [--whole-image] "
+              "[--detector NAME] [--no-align] [--every N] [--camera N] [--quiet] "
+              "[RUN_DIR] INPUT")
+    parser.add_argument("paths", nargs="*", metavar="[RUN_DIR] INPUT",
+                        help="an image, a folder of images, or a video; an older form puts a "
+                             f"run directory (holding {RunDir.MODEL}) first")
+    models = parser.add_mutually_exclusive_group()
+    models.add_argument("--run", dest="run_dir", metavar="RUN_DIR",
+                        help=f"predict with a trained run directory (holding {RunDir.MODEL})")
+    models.add_argument("--preset", metavar="NAME",
+                        help=f"a shipped pretrained model (default {DEFAULT_PRESET}; "
+                             "'ferkit presets' lists them)")
     parser.add_argument("--out", help=f"folder for {RunDir.PREDICTIONS} and annotated pictures")
     parser.add_argument("--whole-image", action="store_true",
                         help="treat every image/frame as one face crop (CK+, FER2013) instead "
                              "of detecting faces")
+    parser.add_argument("--detector", metavar="NAME",
+                        help="face detector: mtcnn (the default where it is installed) or haar")
+    parser.add_argument("--no-align", action="store_true",
+                        help="crop detected faces without rotating the eyes level")
     parser.add_argument("--every", type=int, default=1, metavar="N",
-                        help="videos: predict every N-th frame (default 1)")
+                        help="videos and the camera: predict every N-th frame (default 1)")
+    parser.add_argument("--camera", type=int, metavar="N",
+                        help="read webcam N instead of INPUT, until Ctrl-C")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar on folders, videos and the camera")
     parser.set_defaults(run=run)
     return parser
