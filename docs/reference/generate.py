@@ -273,9 +273,12 @@ RUN_FILES: dict[str, tuple[str, str]] = {
                       "(format below)", "training; read by predict, export and evaluate"),
     "HISTORY": ("per-epoch losses and metrics", "training"),
     "TRAINING_LOG": ("the same per-epoch figures, one CSV row per epoch", "training"),
-    "SPLITS": ("one row per image: path, subject, labels, AUs, attributes and split",
+    "SPLITS": ("one row per image: path, subject, labels, AUs, attributes and split (with "
+               "`split.report_dedup` also `duplicate_group` and `test_has_train_duplicate`)",
                "training, before the first epoch"),
-    "METRICS": ("the flat summary of scores on the held-out split",
+    "METRICS": ("the flat summary of scores on the held-out split (with `split.report_dedup` "
+                "also `dedup_*`: the same scores without the rows that have a duplicate in "
+                "train or val, `dedup_rows`, `duplicate_rows`)",
                 "scoring after training; `ferkit evaluate` in its output folder"),
     "PREDICTIONS": ("per scored image: true and predicted class, class probabilities, AU scores",
                     "scoring after training; `ferkit evaluate` in its output folder"),
