@@ -1,5 +1,6 @@
 """Result frames people use: one row per face, detector and landmark columns, p_/au_ columns,
 no-face/multi-face/tiny/huge inputs, the video CSV, the camera error and the progress bar."""
+import argparse
 import io
 import math
 
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ferkit.cli import predict as predict_command
 from ferkit.data.cleaning import LANDMARKS, Face, FaceDetector, crop_faces
 from ferkit.data.samples import Samples
 from ferkit.inference import (LANDMARK_COLUMNS, NO_FACE, OK, WHOLE_IMAGE, Predictor, predict_path,
@@ -127,3 +129,13 @@ def test_progress_bar_draws_only_when_asked_or_on_a_terminal():
     quiet = io.StringIO()
     assert list(progress(range(3), "images", 3, enabled=None, stream=quiet)) == [0, 1, 2]
     assert quiet.getvalue() == "", "a progress bar was drawn on a stream that is not a terminal"
+
+
+def test_predict_command_names_a_missing_camera(tiny_run):
+    parser = argparse.ArgumentParser()
+    predict_command.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["predict", str(tiny_run), "--camera", "97", "--detector", "haar",
+                              "--no-align", "--quiet"])
+    assert args.detector == "haar" and args.no_align and args.camera == 97
+    with pytest.raises(OSError, match="no camera 97"):
+        args.run(args)
