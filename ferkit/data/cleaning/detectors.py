@@ -162,7 +162,8 @@ class MTCNNDetector(FaceDetector):
 
     def __call__(self, rgb: np.ndarray) -> list[Face]:
         found = self.network.detect_faces(rgb, min_face_size=self.min_face_size)
-        return [self._face(item) for item in found if item["confidence"] >= self.min_score]
+        faces = [self._face(item) for item in found if item["confidence"] >= self.min_score]
+        return [face for face in faces if min(face.box[2:]) > 0]   # boxes clipped to nothing
 
     @staticmethod
     def _face(item: dict) -> Face:
