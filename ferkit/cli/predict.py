@@ -69,9 +69,9 @@ def register(commands) -> argparse.ArgumentParser:
         description="Detect faces (or take whole images) and predict each face's expression. "
                     f"With no run, the shipped preset {DEFAULT_PRESET!r} predicts (no training, "
                     "no download). INPUT's kind is chosen by its extension.",
-        usage="ferkit predict [-h] [--run RUN_DIR | --preset NAME] [--out OUT] [--whole-image] "
-              "[--detector NAME] [--no-align] [--every N] [--camera N] [--quiet] "
-              "[RUN_DIR] INPUT")
+        usage="ferkit predict [-h] [--run RUN_DIR | --preset NAME] [--out OUT] [--whole-image]\n"
+              "                      [--detector NAME] [--no-align] [--every N] [--camera N]\n"
+              "                      [--quiet] [RUN_DIR] INPUT")
     parser.add_argument("paths", nargs="*", metavar="[RUN_DIR] INPUT",
                         help="an image, a folder of images, or a video; an older form puts a "
                              f"run directory (holding {RunDir.MODEL}) first")
