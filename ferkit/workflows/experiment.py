@@ -51,8 +51,10 @@ def assign_splits(samples: Samples, split, seed: int) -> Samples:
 
     ``predefined`` with ``split.val_fraction`` carves ``val`` from the source's train rows
     and scores the source's val rows as ``test`` (:func:`ferkit.data.holdout.carve_validation`).
-    With ``split.report_dedup`` the frame also gets the ``duplicate_group`` and
-    ``test_has_train_duplicate`` columns, from which scoring adds de-duplicated figures.
+    With ``split.report_dedup`` (which :class:`~ferkit.config.Config` resolves from the
+    source; a bare ``SplitConfig``'s null means off) the frame also gets the
+    ``duplicate_group`` and ``test_has_train_duplicate`` columns, from which scoring adds
+    de-duplicated figures.
     """
     samples = _split_rows(samples, split, seed)
     if split.report_dedup:
