@@ -15,10 +15,11 @@ from ferkit.inference.results import NO_FACE, FacePrediction
 MIN_ANNOTATED_SIDE = 240
 BOX_COLOUR = (0, 200, 80)          # RGB
 TEXT_COLOUR = (0, 0, 0)
+LANDMARK_COLOUR = (255, 60, 60)    # RGB: eyes, nose and mouth corners of learned detectors
 
 
 def annotate(image: np.ndarray, predictions: Sequence[FacePrediction]) -> np.ndarray:
-    """An RGB copy of ``image`` with each face's box and ``label probability`` drawn.
+    """An RGB copy of ``image`` with each face's box, landmarks and ``label probability`` drawn.
 
     Images whose shorter side is under ``MIN_ANNOTATED_SIDE`` pixels are enlarged
     (nearest neighbour) first so the text is legible; an empty list writes "no face".
@@ -34,6 +35,9 @@ def annotate(image: np.ndarray, predictions: Sequence[FacePrediction]) -> np.nda
         x, y, w, h = (v * factor for v in prediction.box)
         thickness = max(1, round(2 * scale))
         cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), BOX_COLOUR, thickness)
+        for px, py in (prediction.landmarks or {}).values():
+            cv2.circle(canvas, (round(px * factor), round(py * factor)), thickness + 1,
+                       LANDMARK_COLOUR, -1)
         _draw_label(canvas, f"{prediction.label} {prediction.score:.2f}", (x, y), scale,
                     inside=y < 20 * scale)
     return canvas
@@ -61,4 +65,5 @@ def save_annotated(image_or_path: np.ndarray | str | Path, predictions: Sequence
     return path
 
 
-__all__ = ["annotate", "save_annotated", "MIN_ANNOTATED_SIDE", "BOX_COLOUR", "TEXT_COLOUR"]
+__all__ = ["annotate", "save_annotated", "MIN_ANNOTATED_SIDE", "BOX_COLOUR", "TEXT_COLOUR",
+           "LANDMARK_COLOUR"]

@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 
 from ferkit.cli import predict as predict_command
-from ferkit.data.cleaning import LANDMARKS, Face, FaceDetector, crop_faces
+from ferkit.data.cleaning import LANDMARKS, Face, FaceDetector, crop_faces, mtcnn_available
 from ferkit.data.samples import Samples
-from ferkit.inference import (LANDMARK_COLUMNS, NO_FACE, OK, WHOLE_IMAGE, Predictor, predict_path,
-                              progress)
+from ferkit.data.synthetic import render_face
+from ferkit.inference import (LANDMARK_COLUMNS, NO_FACE, OK, WHOLE_IMAGE, Predictor, annotate,
+                              predict_path, progress)
+from ferkit.inference.annotate import LANDMARK_COLOUR
 from ferkit.runs import RunDir
 
 
@@ -139,3 +141,22 @@ def test_predict_command_names_a_missing_camera(tiny_run):
     assert args.detector == "haar" and args.no_align and args.camera == 97
     with pytest.raises(OSError, match="no camera 97"):
         args.run(args)
+
+
+def test_annotate_marks_the_landmarks(predictor):
+    image = squares((40, 20, 60))
+    (face,) = predictor.predict_faces(image)
+    drawn = annotate(image, [face])
+    factor = drawn.shape[0] // image.shape[0]
+    x, y = (round(v * factor) for v in face.landmarks["nose"])
+    assert tuple(drawn[y, x]) == LANDMARK_COLOUR
+
+
+@pytest.mark.skipif(not mtcnn_available(), reason="the mtcnn package is not installed")
+def test_the_default_detector_is_mtcnn_with_landmarks_in_the_frame(tiny_run):
+    canvas = np.full((240, 320), 128, np.uint8)
+    canvas[20:116, 40:136] = render_face(size=96)
+    frame = Predictor.from_run(tiny_run).predict_image(canvas)
+    assert frame["detector"].tolist() == ["mtcnn"] and frame["status"].tolist() == [OK]
+    assert frame[list(LANDMARK_COLUMNS)].notna().all(axis=None)
+    assert frame["left_eye_x"].iloc[0] < frame["right_eye_x"].iloc[0]
