@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     frame["accuracy"] = frame["name"].map(lambda name: accuracy_text(infos[name].accuracy))
     frame["name"] = frame["name"].map(lambda n: f"{n} (default)" if n == DEFAULT_PRESET else n)
     table = frame[list(COLUMNS)].rename(columns=COLUMNS)
-    print(table.to_string(index=False, formatters={"MB": "{:.1f}".format}))
+    formats = {"MB": "{:.1f}".format, "params": lambda n: f"{n / 1e6:.2f} M"}
+    print(table.to_string(index=False, formatters=formats))
     for info in infos.values():
         print(f"\n{info.name}: {info.description}\n  made by: {info.command}\n"
               f"  licence: {info.licence}")
