@@ -1,5 +1,6 @@
 """Shipped pretrained presets: every one loads with its hash checked and predicts; packing a
 model round-trips; a tampered or unknown preset is a named error."""
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -137,6 +138,28 @@ def test_packing_a_second_preset_keeps_the_first_and_the_manifest_is_json(tmp_pa
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert sorted(manifest["presets"]) == ["tiny", "tiny2"]
     assert [p.name for p in list_presets(tmp_path)] == ["tiny", "tiny2"]
+
+
+def load_pack_example():
+    spec = importlib.util.spec_from_file_location(
+        "pack_preset_example", REPO / "examples" / "presets" / "pack_preset.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pack_example_turns_a_finished_run_into_a_loadable_preset(tiny_run, tmp_path, capsys):
+    pack = load_pack_example()
+    assert pack.main(["--run", str(tiny_run), "--name", "tiny_run", "--out", str(tmp_path),
+                      "--dataset", "synthetic CK+", "--training-data", "synthetic CK+",
+                      "--command", "ferkit train --config tiny.yaml"]) == 0
+    info = preset_info("tiny_run", tmp_path)
+    model, preprocessing = load_preset("tiny_run", tmp_path)
+    assert preprocessing.classes == info.classes and preprocessing.aus, "AU head kept"
+    assert info.parity["test_images"] > 0, "scored on the run's test rows"
+    assert abs(info.parity["accuracy_difference_points"]) <= 1.0, info.parity
+    assert {"run_test_emotion_accuracy", "test_accuracy"} <= set(info.accuracy)
+    assert json.loads(capsys.readouterr().out)["sha256"] == file_sha256(tmp_path / info.weights)
 
 
 # ----------------------------------------------------------------------------- real data
