@@ -59,8 +59,12 @@ DATASET_LABELS = ("anger", "contempt", "disgust", "fear", "happiness", "neutral"
 NO_FACE = "no face"
 FER_HAAR = "fer haar"
 #: Settings a ferkit preset is scored under: name -> (detector or None for whole photo, align).
-FERKIT_SETTINGS = {"mtcnn + align": ("mtcnn", True), "mtcnn, no align": ("mtcnn", False),
-                   "haar": ("haar", False), "whole photo": (None, False)}
+#: "align" in ``prepare_face`` does two things: it rotates the eyes level and it cuts the grown
+#: box with the image edge repeated (the unaligned crop is clipped at the edge instead);
+#: "mtcnn + align, 0 deg" keeps the second and drops the first (eyes given the same height).
+FERKIT_SETTINGS = {"mtcnn + align": ("mtcnn", True), "mtcnn + align, 0 deg": ("mtcnn", "level"),
+                   "mtcnn, no align": ("mtcnn", False), "haar": ("haar", False),
+                   "whole photo": (None, False)}
 #: Settings fer is scored under: name -> where its face boxes come from.
 FER_SETTINGS = {"fer haar (fer's own)": FER_HAAR, "mtcnn boxes": "mtcnn",
                 "whole photo": None}
@@ -231,13 +235,26 @@ def emotion_presets() -> list:
     return [p for p in list_presets() if any(c in LABEL_NAMES for c in p.classes)]
 
 
+def eyes_levelled(face):
+    """``face`` with both eyes at their mean height: ``prepare_face`` then rotates by 0 deg."""
+    if face.eyes is None:
+        return face
+    (lx, ly), (rx, ry) = face.eyes
+    height = (ly + ry) / 2
+    landmarks = {**face.landmarks, "left_eye": (lx, height), "right_eye": (rx, height)}
+    return dataclasses.replace(face, landmarks=landmarks)
+
+
 def ferkit_crops(photos: Photos, faces: list[list] | None, size: Sequence[int], channels: int,
-                 margin: float, align: bool) -> list[np.ndarray | None]:
+                 margin: float, align: bool | str) -> list[np.ndarray | None]:
     """The model pixels of each photo's largest face (None: no face), prepared as
-    ``Predictor.face_crops`` prepares them; ``faces=None`` takes the whole photo."""
+    ``Predictor.face_crops`` prepares them; ``faces=None`` takes the whole photo.
+    ``align="level"``: aligned crops of :func:`eyes_levelled` faces (no rotation)."""
     from ferkit.data.cleaning.align import prepare_face
     from ferkit.data.images import fit_image
 
+    if faces is not None and align == "level":
+        faces, align = [[eyes_levelled(f) for f in found] for found in faces], True
     crops = []
     for i, path in enumerate(photos.paths):
         if faces is not None and not faces[i]:
@@ -403,7 +420,7 @@ def fer_gap(rows: list[dict], preset: str = "ferkit fer2013") -> dict | None:
             "fer_best": best_theirs["accuracy"], "fer_best_setting": best_theirs["setting"],
             "points_ahead_of_fer_own": 100 * (default["accuracy"] - own["accuracy"]),
             "points_ahead_of_fer_best": 100 * (default["accuracy"] - best_theirs["accuracy"]),
-            "goal_met": bool(default["accuracy"] - best_theirs["accuracy"] >= 0.05)}
+            "goal_met": bool(default["accuracy"] - max(own["accuracy"], best_theirs["accuracy"]) >= 0.05)}
 
 
 # --------------------------------------------------------------------------- tables
@@ -436,7 +453,7 @@ def report(photos: Photos, detection: list[dict], accuracy: list[dict], gap: dic
         parts += ["", "fer2013 preset (mtcnn + align) against fer: "
                   f"{gap['points_ahead_of_fer_own']:+.1f} points against fer's own "
                   f"pipeline, {gap['points_ahead_of_fer_best']:+.1f} against fer's best "
-                  f"setting ({gap['fer_best_setting']}); goal >= 5 points: "
+                  f"setting ({gap['fer_best_setting']}); goal >= 5 points ahead of both: "
                   + ("met" if gap["goal_met"] else "not met")]
     return "\n".join(parts)
 

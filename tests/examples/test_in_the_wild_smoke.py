@@ -67,6 +67,17 @@ def test_model_class_names_map_to_the_dataset_labels():
     assert set(itw.LABEL_NAMES.values()) == set(itw.DATASET_LABELS)
 
 
+def test_levelled_eyes_keep_their_midpoint_and_give_no_rotation():
+    from ferkit.data.cleaning import LANDMARKS, Face, eye_angle
+
+    marks = dict(zip(LANDMARKS, [(70.0, 90.0), (130.0, 110.0), (100, 130), (80, 150), (120, 150)]))
+    face = Face((50, 50, 100, 110), 0.99, marks)
+    levelled = itw.eyes_levelled(face)
+    assert eye_angle(face) > 10 and eye_angle(levelled) == 0
+    assert levelled.eyes == ((70.0, 100.0), (130.0, 100.0)) and levelled.box == face.box
+    assert itw.eyes_levelled(Face((0, 0, 5, 5))) == Face((0, 0, 5, 5))
+
+
 def test_crops_are_the_ones_the_predictor_makes(photo_set):
     from ferkit.inference import Predictor
 
@@ -98,6 +109,8 @@ def test_benchmark_runs_end_to_end_and_reuses_its_detections(photo_set, tmp_path
     fer2013 = [r for (model, _), r in rows.items() if model == "ferkit fer2013"]
     ckplus = [r for (model, _), r in rows.items() if model == "ferkit ckplus_au"]
     assert {r["setting"] for r in fer2013} >= {"haar", "whole photo"}
+    if mtcnn_available():
+        assert {r["setting"] for r in fer2013} == set(itw.FERKIT_SETTINGS)
     assert all(r["rows scored"] == 4 for r in fer2013), "contempt is left out of a 7-class model"
     assert all(r["rows scored"] == 4 for r in ckplus), "neutral is left out of ckplus_au"
     assert rows[("ferkit fer2013", "whole photo")]["rows with a face"] == 4
