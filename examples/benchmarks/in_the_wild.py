@@ -69,6 +69,7 @@ FERKIT_SETTINGS = {"mtcnn + align": ("mtcnn", True), "mtcnn + align, 0 deg": ("m
 FER_SETTINGS = {"fer haar (fer's own)": FER_HAAR, "mtcnn boxes": "mtcnn",
                 "whole photo": None}
 FER_MODEL = "fer (bundled TFLite)"
+MAJORITY = "baseline (7 labels)"
 FACES_FILE = "faces_{}.json"
 
 
@@ -387,11 +388,14 @@ def score(truth: np.ndarray, predicted: Sequence[str], labels: Sequence[str]) ->
     y_true, y_pred = truth[keep], np.asarray(predicted, dtype=object)[keep]
     has_face = y_pred != NO_FACE
     correct = y_true == y_pred
+    recalls = {f"{label} recall": float(correct[y_true == label].mean())
+               for label in labels if (y_true == label).any()}
     return {"rows scored": int(keep.sum()), "rows with a face": int(has_face.sum()),
             "accuracy": float(correct.mean()) if len(y_true) else float("nan"),
             "acc (faces)": float(correct[has_face].mean()) if has_face.any() else float("nan"),
             "macro-F1": float(f1_score(y_true.astype(str), y_pred.astype(str), labels=list(labels),
-                                       average="macro", zero_division=0)) if len(y_true) else float("nan")}
+                                       average="macro", zero_division=0)) if len(y_true) else float("nan"),
+            **recalls}
 
 
 def accuracy_rows(photos: Photos, predictions: dict, presets: list) -> list[dict]:
@@ -401,7 +405,17 @@ def accuracy_rows(photos: Photos, predictions: dict, presets: list) -> list[dict
         labels = model_labels(model, presets)
         rows.append({"model": model, "setting": setting, "labels": len(labels),
                      **score(photos.labels, predicted, labels)})
-    return rows
+    return rows + [majority_row(photos)]
+
+
+def majority_row(photos: Photos) -> dict:
+    """The accuracy of always answering the most frequent label, on the 7-class rows."""
+    labels = tuple(sorted({LABEL_NAMES[c] for c in FER_CLASSES}))
+    kept = photos.labels[np.isin(photos.labels, labels)]
+    counts = pd.Series(kept, dtype=object).value_counts()
+    most = min(counts.index, key=lambda name: (-counts[name], name)) if len(kept) else "neutral"
+    return {"model": MAJORITY, "setting": f"always {most}", "labels": len(labels),
+            **score(photos.labels, [most] * len(photos.labels), labels)}
 
 
 def fer_gap(rows: list[dict], preset: str = "ferkit fer2013") -> dict | None:
@@ -438,7 +452,7 @@ def markdown(rows: list[dict], columns: Sequence[str]) -> str:
 
 
 ACCURACY_COLUMNS = ("model", "setting", "rows scored", "rows with a face", "accuracy",
-                    "acc (faces)", "macro-F1")
+                    "acc (faces)", "macro-F1", "happiness recall", "neutral recall")
 DETECTION_COLUMNS = ("detector", "photos", "with a face", "detection rate", "several faces",
                      "median ms/photo", "mean ms/photo")
 

@@ -57,6 +57,7 @@ def test_score_counts_no_face_as_wrong_and_leaves_out_labels_the_model_cannot_na
     assert figures["acc (faces)"] == pytest.approx(2 / 3)
     # per-label F1: anger 1, happiness 0 (never predicted), neutral 2/3
     assert figures["macro-F1"] == pytest.approx((1 + 0 + 2 / 3) / 3)
+    assert figures["happiness recall"] == 0 and figures["anger recall"] == 1
 
 
 def test_model_class_names_map_to_the_dataset_labels():
@@ -118,6 +119,8 @@ def test_benchmark_runs_end_to_end_and_reuses_its_detections(photo_set, tmp_path
     haar = next(r for r in summary["detection"] if r["detector"] == "haar")
     assert haar["photos"] == 5 and haar["with a face"] == 4
     assert haar["detection rate"] == pytest.approx(0.8) and haar["median ms/photo"] > 0
+    baseline = rows[(itw.MAJORITY, "always anger")]   # one photo each: ties go by name
+    assert baseline["rows scored"] == 4 and baseline["accuracy"] == pytest.approx(1 / 4)
     if summary["fer"]:
         fer_rows = [r for (model, _), r in rows.items() if model == itw.FER_MODEL]
         assert fer_rows and all(r["rows scored"] == 4 for r in fer_rows)
