@@ -88,18 +88,20 @@ def scores(probabilities: np.ndarray, labels: np.ndarray, keep: np.ndarray) -> d
             "macro_f1": float(f1_score(labels[keep], predicted[keep], average="macro"))}
 
 
-def emotion_probabilities(model, images: np.ndarray) -> np.ndarray:
-    outputs = model.predict(images.astype(np.float32) / 255.0, batch_size=256, verbose=0)
+def emotion_probabilities(model, images: np.ndarray, pixel_divisor: float) -> np.ndarray:
+    outputs = model.predict(images.astype(np.float32) / np.float32(pixel_divisor),
+                            batch_size=256, verbose=0)
     return np.asarray(outputs["emotion"] if isinstance(outputs, dict) else outputs)
 
 
-def parity(run: RunDir, name: str, out: Path, data: str) -> tuple[dict, dict]:
+def parity(run: RunDir, original_model, name: str, out: Path, data: str) -> tuple[dict, dict]:
     """Accuracy figures of the packed preset and of the run's model.keras on the test rows."""
     samples, duplicated = test_samples(run, data)
     labels, everything = samples.labels, np.ones(len(samples), bool)
     images = samples.images[samples.frame["image_index"].to_numpy()]
-    packed = emotion_probabilities(load_preset(name, out)[0], images)
-    original = emotion_probabilities(load_run_model(run.path), images)
+    preset, preprocessing = load_preset(name, out)
+    packed = emotion_probabilities(preset, images, preprocessing.pixel_divisor)
+    original = emotion_probabilities(original_model, images, preprocessing.pixel_divisor)
     figures, report = {}, {"test_images": int(len(samples)),
                            "test_images_deduplicated": int((~duplicated).sum())}
     for subset, keep in (("test", everything), ("test_dedup", ~duplicated)):
@@ -137,7 +139,7 @@ def main(argv=None) -> int:
                        accuracy=run_figures(run), **common)
     data = config.data.path
     if data:
-        figures, report = parity(run, args.name, out, data)
+        figures, report = parity(run, model, args.name, out, data)
         info = pack_preset(model, preprocessing, args.name, config.model.name, builder_args, out,
                            accuracy={**info.accuracy, **figures}, parity=report, **common)
     print(json.dumps(info.to_json(), indent=1))
