@@ -56,6 +56,17 @@ def test_manifest_entry_records_how_the_preset_was_made(name):
         assert {"test_dedup_accuracy", "test_dedup_macro_f1"} <= set(info.accuracy)
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_training_config_of_each_preset_validates_and_names_its_architecture(name):
+    from ferkit.config import load_config
+
+    info = preset_info(name)
+    config = load_config(REPO / info.command.split()[3])
+    assert config.model.name == info.builder
+    assert {k: info.builder_args.get(k) for k in config.model.args} == config.model.args
+    assert config.split.val_fraction == 0.1 or config.split.method == "group", config.split
+
+
 def test_presets_frame_has_one_row_per_preset_with_the_figures():
     frame = presets_frame()
     assert list(frame["name"]) == SHIPPED
