@@ -44,11 +44,11 @@ import pandas as pd
 
 from ferkit.config import Config, SplitConfig, config_from_dict
 from ferkit.data import synthetic
-from ferkit.data.ckplus import load_ckplus, read_images
 from ferkit.data.samples import Samples
+from ferkit.data.sources import load_ckplus, read_images
 from ferkit.evaluation import fairness
 from ferkit.evaluation.tables import to_markdown
-from ferkit.training.experiment import SPLITS, assign_splits, train_on_samples
+from ferkit.workflows.experiment import SPLITS, assign_splits, train_on_samples
 
 BIASED_ATTRIBUTE = "skin_tone"
 BIASED_GROUP = "dark"
