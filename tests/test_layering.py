@@ -10,8 +10,8 @@ each other. Floors, lowest first::
     6 workflows   7 report   8 cli
 
 Inside floor 0, errors and plotting import no ferkit module, runs only errors, and config only
-errors and runs. ``ferkit/__init__.py`` imports nothing heavy (at most ``ferkit.errors``); ``ferkit/__main__.py``
-sits above cli. Importing the bare ``ferkit`` package (for ``__version__``) is allowed anywhere.
+errors and runs. ``ferkit/__init__.py`` imports nothing heavy (at most ``ferkit.errors``; the
+``ferkit.Predictor`` entry point only on first use); ``ferkit/__main__.py`` sits above cli. Importing the bare ``ferkit`` package (for ``__version__``) is allowed anywhere.
 The checker reads the source with :mod:`ast`, so it needs no import-linter and imports nothing.
 """
 from __future__ import annotations
@@ -42,6 +42,9 @@ FLOORS: tuple[tuple[str, ...], ...] = (
 SIBLING_FLOORS = frozenset({4, 5})
 #: The top-level modules ``ferkit/__init__.py`` may import.
 INIT_MAY_IMPORT = frozenset({"ferkit.errors"})
+#: What ``ferkit/__init__.py`` may expose lazily (PEP 562 ``__getattr__``, imported on first use
+#: only): the one-line entry points, e.g. ``ferkit.Predictor.from_preset("fer2013")``.
+INIT_LAZY_FACADE = frozenset({"ferkit.inference"})
 MAIN_FLOOR = len(FLOORS)
 FLOOR_OF = {part: floor for floor, parts in enumerate(FLOORS) for part in parts}
 
@@ -165,8 +168,11 @@ def violation(record: Import) -> str | None:
     if target.count(".") == 0:
         return None  # the bare package (``import ferkit`` for ``__version__``) is light
     if source.count(".") == 0:
-        allowed = any(target == name or target.startswith(name + ".") for name in INIT_MAY_IMPORT)
-        return None if allowed else f"{where} (the package __init__ may import only ferkit.errors)"
+        allowed = set(INIT_MAY_IMPORT) | (set() if record.module_level else set(INIT_LAZY_FACADE))
+        if any(target == name or target.startswith(name + ".") for name in allowed):
+            return None
+        return (f"{where} (the package __init__ may import only ferkit.errors, and lazily "
+                f"{', '.join(sorted(INIT_LAZY_FACADE))})")
     from_floor, to_floor = floor_of(source), floor_of(target)
     if from_floor is None or to_floor is None:
         unplaced = source if from_floor is None else target
@@ -321,12 +327,24 @@ def test_checker_flags_wrong_way_sibling_and_deferred_imports(tmp_path):
     ]
 
 
+def test_the_package_init_may_serve_inference_lazily_but_not_import_it(tmp_path):
+    lazy = ("import importlib\n_LAZY = {'Predictor': 'ferkit.inference'}\n\n\n"
+            "def __getattr__(name):\n    return importlib.import_module(_LAZY[name])\n")
+    package = _write_tree(tmp_path, {"__init__.py": lazy, "inference/__init__.py": ""})
+    assert wrong_way_imports(collect_imports(package)) == []
+    eager = _write_tree(tmp_path / "eager", {"__init__.py": "import ferkit.inference\n",
+                                             "inference/__init__.py": ""})
+    assert wrong_way_imports(collect_imports(eager)) == [
+        "ferkit/__init__.py:1 imports ferkit.inference (the package __init__ may import only "
+        "ferkit.errors, and lazily ferkit.inference)"]
+
+
 def test_checker_flags_a_heavy_package_init_and_unplaced_modules(tmp_path):
     package = _write_tree(tmp_path, {"__init__.py": "import ferkit.models\n",
                                      "models.py": "import ferkit.gadgets\n", "gadgets.py": ""})
     assert wrong_way_imports(collect_imports(package)) == [
         "ferkit/__init__.py:1 imports ferkit.models (the package __init__ may import only "
-        "ferkit.errors)",
+        "ferkit.errors, and lazily ferkit.inference)",
         "ferkit/models.py:1 imports ferkit.gadgets (ferkit.gadgets is on no layer: add it to "
         "FLOORS or move it)",
     ]
