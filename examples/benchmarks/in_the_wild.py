@@ -16,13 +16,15 @@ What one run measures:
    (``faces_<detector>.json`` under ``--out``, reused by a later run on the same photos unless
    ``--redetect``) and every model is scored on the same faces.
 2. **ferkit presets** with emotion classes (:func:`ferkit.models.pretrained.list_presets`):
-   accuracy and macro-F1 with (a) mtcnn + eye alignment, (b) mtcnn without alignment,
-   (c) haar, (d) the whole photo as the face. Faces are prepared by the library's
+   accuracy and macro-F1 with (a) mtcnn + eye alignment, (a') the same crop without the
+   rotation, (b) mtcnn without alignment, (c) haar, (d) the whole photo as the face. Faces are prepared by the library's
    :func:`ferkit.data.cleaning.align.prepare_face` (whole photos: :func:`ferkit.data.images.fit_image`)
    and scaled by :meth:`ferkit.inference.Predictor.model_inputs`, exactly as ``Predictor`` does.
 3. **fer** (``pip install --no-deps fer``): ``FER().detect_emotions`` (its default quantised
    TFLite model, its 64x64 grey crop) on its own Haar faces, on ferkit's mtcnn faces and on
-   the whole photo, so detector and classifier effects are separable.
+   the whole photo, so detector and classifier effects are separable (its scores are
+   rounded to 2 decimals by fer; ties go to the first in fer's label order).
+4. A baseline: always the most frequent label, on the 7-class rows.
 
 Scoring: a model's class names are mapped to the dataset's (angry -> anger, happy ->
 happiness, sad -> sadness); a photo whose label the model cannot output (contempt for a
