@@ -110,8 +110,8 @@ def consumption(samples, model_name: str, batch_size: int, steps: int) -> tuple[
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="../shared/data/fer2013",
-                        help="folder holding fer2013.csv(.gz), e.g. path/to/fer2013")
+    parser.add_argument("--data", help="folder holding fer2013.csv(.gz), e.g. path/to/fer2013 "
+                                       "(required unless --smoke)")
     parser.add_argument("--model", default="seed001_main", help="model whose rate is measured")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--batches", type=int, default=100)
@@ -119,6 +119,8 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="tiny synthetic CSV, few steps")
     args = parser.parse_args(argv)
+    if not args.smoke and not args.data:
+        parser.error("--data path/to/fer2013 is required (or --smoke for a tiny synthetic run)")
     with tempfile.TemporaryDirectory() as tmp:
         if args.smoke:
             csv = write_smoke_csv(Path(tmp))
