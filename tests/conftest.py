@@ -50,3 +50,16 @@ def pytest_collection_modifyitems(config, items):
     if helpers:
         config.hook.pytest_deselected(items=helpers)
         items[:] = [item for item in items if item.name != "test_session"]
+
+
+def write_video(path, frames, fps=10.0) -> str:
+    """Write grey ``frames`` as an MJPG ``.avi`` (what the video tests read back)."""
+    import cv2
+
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    assert writer.isOpened(), "OpenCV cannot write MJPG .avi files here"
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    return str(path)

@@ -13,6 +13,7 @@ from ferkit.inference import (
     NO_FACE, OK, NoFaceError, Predictor, annotate, load_preprocessing, load_run_model,
     save_preprocessing,
 )
+from conftest import write_video
 
 FACE_AT = (50, 30)          # (x, y) where the 96-pixel face is pasted on the canvas
 
@@ -96,16 +97,6 @@ def test_unreadable_images_raise_naming_the_file_or_become_rows(predictor, tmp_p
         predictor.predict_folder(folder)
     frame = predictor.predict_folder(folder, on_unreadable="report")
     assert frame["status"].str.startswith("unreadable").tolist() == [True, False]
-
-
-def write_video(path, frames, fps=10.0) -> str:
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
-    assert writer.isOpened(), "OpenCV cannot write MJPG .avi files here"
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
-    writer.release()
-    return str(path)
 
 
 def test_video_samples_every_nth_frame_and_reports_frames_without_faces(predictor, tmp_path):

@@ -17,6 +17,7 @@ from ferkit.inference import (LANDMARK_COLUMNS, NO_FACE, OK, WHOLE_IMAGE, Predic
                               predict_path, progress)
 from ferkit.inference.annotate import LANDMARK_COLOUR
 from ferkit.runs import RunDir
+from conftest import write_video
 
 
 class SquareFaces(FaceDetector):
@@ -96,16 +97,6 @@ def test_predictor_and_crop_faces_prepare_a_face_identically(predictor, tiny_run
     unaligned = Predictor.from_run(tiny_run, detector=SquareFaces(), align=False)
     _, (plain,) = unaligned.face_crops(image)
     assert (plain != crop).any(), "align=False cropped the tilted face the same as align=True"
-
-
-def write_video(path, frames, fps=10.0) -> str:
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
-    assert writer.isOpened(), "OpenCV cannot write MJPG .avi files here"
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
-    writer.release()
-    return str(path)
 
 
 def test_video_gives_a_per_frame_csv_and_an_annotated_video(predictor, tmp_path):
