@@ -11,6 +11,7 @@ from ferkit.data.cleaning import (
     as_detector, crop_faces, default_detector_name, eye_angle, find_faces, mtcnn_available,
     prepare_face,
 )
+from ferkit.data.cleaning.align import clip_box, face_pixels, square_box
 from ferkit.data.samples import Samples
 from ferkit.data.synthetic import render_face
 
@@ -75,18 +76,70 @@ def test_alignment_levels_eyes_at_known_tilted_positions():
     assert right[1] - left[1] > 15, "align=False must keep the tilt"
 
 
-def test_alignment_keeps_the_crop_size_of_the_grown_box_and_channels():
+def test_alignment_keeps_the_crop_size_of_the_grown_square_and_channels():
     rgb = np.repeat(tilted_eyes_image()[..., None], 3, axis=-1)
     crop = aligned_crop(rgb, tilted_face(), margin=0.2)
-    assert crop.shape == (round(110 * 1.4), round(100 * 1.4), 3) and crop.dtype == np.uint8
+    assert crop.shape == (round(110 * 1.4), round(110 * 1.4), 3) and crop.dtype == np.uint8
     assert prepare_face(rgb, tilted_face(), (48, 48), 1, 0.2).shape == (48, 48, 1)
 
 
 def test_a_face_without_landmarks_is_cropped_unrotated():
     face = Face((50, 50, 100, 110))
     assert face.eyes is None and eye_angle(face) == 0.0
-    crop = prepare_face(tilted_eyes_image(), face, (110, 100), 1, 0.0)
-    np.testing.assert_array_equal(crop[..., 0], tilted_eyes_image()[50:160, 50:150])
+    crop = prepare_face(tilted_eyes_image(), face, (110, 110), 1, 0.0)
+    np.testing.assert_array_equal(crop[..., 0], tilted_eyes_image()[50:160, 45:155])
+
+
+# ----------------------------------------------------------------------------- crop geometry
+def gradient_image(height=120, width=160) -> np.ndarray:
+    """Every pixel distinct enough that a shifted, stretched or clipped crop shows."""
+    ys, xs = np.mgrid[0:height, 0:width]
+    return ((xs * 7 + ys * 3) % 251).astype(np.uint8)
+
+
+def level_face(box) -> Face:
+    x, y, w, h = box
+    eyes = [(x + w * 0.3, y + h * 0.35), (x + w * 0.7, y + h * 0.35)]
+    return Face(tuple(box), 0.99, dict(zip(LANDMARKS, [*eyes, (x + w / 2, y + h / 2),
+                                                         (x + w * 0.35, y + h * 0.75),
+                                                         (x + w * 0.65, y + h * 0.75)])))
+
+
+def replicated(image: np.ndarray, x: int, y: int, side: int) -> np.ndarray:
+    """The ``side`` square at ``(x, y)`` of ``image`` with its edge pixels repeated outside."""
+    rows = np.clip(np.arange(y, y + side), 0, image.shape[0] - 1)
+    cols = np.clip(np.arange(x, x + side), 0, image.shape[1] - 1)
+    return image[np.ix_(rows, cols)]
+
+
+def test_a_level_face_gives_the_same_crop_with_and_without_alignment():
+    image, face = gradient_image(), level_face((40, 30, 50, 50))
+    assert eye_angle(face) == 0.0
+    aligned = prepare_face(image, face, (48, 48), 1, 0.2, align=True)
+    plain = prepare_face(image, face, (48, 48), 1, 0.2, align=False)
+    np.testing.assert_array_equal(aligned, plain)
+    np.testing.assert_array_equal(face_pixels(image, face, 0.2, align=True),
+                                  replicated(image, 30, 20, 70))
+
+
+@pytest.mark.parametrize("align", [True, False])
+def test_a_box_off_the_image_edge_gives_the_whole_grown_square(align):
+    image = gradient_image()
+    face = level_face((120, -10, 50, 50))             # runs off the right and the top edge
+    crop = face_pixels(image, face, 0.2, align=align)
+    assert crop.shape == (70, 70)
+    np.testing.assert_array_equal(crop, replicated(image, 110, -20, 70))
+    assert square_box(face.box, 0.2) == (110, -20, 70, 70)
+    assert clip_box(square_box(face.box, 0.2), image.shape) == (110, 0, 50, 50)
+
+
+@pytest.mark.parametrize("align", [True, False])
+def test_a_tall_box_is_cropped_as_the_square_around_it_not_stretched(align):
+    image, face = gradient_image(), level_face((60, 20, 30, 60))
+    crop = face_pixels(image, face, 0.0, align=align)
+    np.testing.assert_array_equal(crop, image[20:80, 45:105])
+    prepared = prepare_face(image, face, (60, 60), 1, 0.0, align=align)
+    np.testing.assert_array_equal(prepared[..., 0], image[20:80, 45:105])
 
 
 # ----------------------------------------------------------------------------- detectors

@@ -1,10 +1,11 @@
 """From a detected face to the model's input pixels: the one function training data cleaning,
 :class:`ferkit.inference.Predictor` and ``ferkit predict`` share.
 
-:func:`prepare_face`: with eye landmarks (and ``align``), rotate about the eyes' midpoint so the
-eyes are level; crop the (rotated) box grown by the model's ``margin``; then
-:func:`ferkit.data.images.fit_image` (channels, area/cubic resize). Without landmarks the box
-is grown by ``margin``, clipped to the image and cropped as it is.
+:func:`prepare_face` uses one geometry with and without alignment: the detector box made square
+around its centre (side ``max(w, h)``), grown by the model's ``margin`` on every side, cut from
+the image (rotated about the eyes' midpoint so they are level, when aligning) with pixels outside
+the image repeating its edge; then :func:`ferkit.data.images.fit_image` (channels, area/cubic
+resize). Square crops match the square FER2013/CK+ training faces, so nothing is stretched.
 """
 from __future__ import annotations
 
@@ -27,6 +28,26 @@ def expand_box(box: Sequence[int], image_shape: Sequence[int], margin: float) ->
     return x0, y0, x1 - x0, y1 - y0
 
 
+def crop_side(box: Sequence[int], margin: float) -> int:
+    """Side of the square crop: the box's longer side grown by ``margin`` on both ends."""
+    return max(1, round(max(box[2], box[3]) * (1 + 2 * margin)))
+
+
+def square_box(box: Sequence[int], margin: float) -> tuple[int, int, int, int]:
+    """The square crop ``(x, y, side, side)`` around ``box``'s centre, not clipped to the image."""
+    x, y, w, h = box
+    side = crop_side(box, margin)
+    return _corner(x + w / 2, side), _corner(y + h / 2, side), side, side
+
+
+def clip_box(box: Sequence[int], image_shape: Sequence[int]) -> tuple[int, int, int, int]:
+    """The part of ``box`` that lies inside an image of ``image_shape``."""
+    x, y, w, h = box
+    height, width = image_shape[:2]
+    x0, y0 = max(0, x), max(0, y)
+    return x0, y0, max(0, min(width, x + w) - x0), max(0, min(height, y + h) - y0)
+
+
 def eye_angle(face: Face) -> float:
     """Degrees the eye line rises from left to right eye in the picture (0 without eyes)."""
     if face.eyes is None:
@@ -35,29 +56,45 @@ def eye_angle(face: Face) -> float:
     return math.degrees(math.atan2(ry - ly, rx - lx))
 
 
-def aligned_crop(image: np.ndarray, face: Face, margin: float) -> np.ndarray:
-    """The face's box grown by ``margin``, cut from ``image`` rotated so the eyes are level.
+def _corner(centre: float, side: int) -> int:
+    """Whole-pixel start of a ``side``-long span centred on ``centre``."""
+    return int(round(centre - side / 2))
 
-    The rotation is about the eyes' midpoint; the box keeps its size and its centre moves
+
+def _cut_square(image: np.ndarray, transform: np.ndarray, centre: Sequence[float],
+                side: int) -> np.ndarray:
+    """The ``side`` square centred on ``centre`` of ``transform(image)``, edge pixels repeated."""
+    transform = transform.astype(np.float64).copy()
+    transform[:, 2] -= (_corner(centre[0], side), _corner(centre[1], side))
+    crop = cv2.warpAffine(np.ascontiguousarray(image), transform, (side, side),
+                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return crop.reshape(side, side, -1) if image.ndim == 3 else crop
+
+
+def aligned_crop(image: np.ndarray, face: Face, margin: float) -> np.ndarray:
+    """The face's grown square, cut from ``image`` rotated so the eyes are level.
+
+    The rotation is about the eyes' midpoint; the square keeps its size and its centre moves
     with the rotation. Pixels that fall outside the image repeat its edge.
     """
     (lx, ly), (rx, ry) = face.eyes
     x, y, w, h = face.box
     rotation = cv2.getRotationMatrix2D(((lx + rx) / 2, (ly + ry) / 2), eye_angle(face), 1.0)
-    cx, cy = rotation @ np.array([x + w / 2, y + h / 2, 1.0])
-    out_w, out_h = max(1, round(w * (1 + 2 * margin))), max(1, round(h * (1 + 2 * margin)))
-    rotation[:, 2] -= (cx - out_w / 2, cy - out_h / 2)   # the crop's corner becomes (0, 0)
-    crop = cv2.warpAffine(np.ascontiguousarray(image), rotation, (out_w, out_h),
-                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return crop.reshape(out_h, out_w, -1) if image.ndim == 3 else crop
+    centre = rotation @ np.array([x + w / 2, y + h / 2, 1.0])
+    return _cut_square(image, rotation, centre, crop_side(face.box, margin))
+
+
+def boxed_crop(image: np.ndarray, face: Face, margin: float) -> np.ndarray:
+    """The face's grown square cut from ``image`` as it is, edge pixels repeated outside it."""
+    x, y, w, h = face.box
+    return _cut_square(image, np.eye(2, 3), (x + w / 2, y + h / 2), crop_side(face.box, margin))
 
 
 def face_pixels(image: np.ndarray, face: Face, margin: float, align: bool = True) -> np.ndarray:
     """The face cut from ``image`` at full resolution: aligned when it can be, else boxed."""
     if align and face.eyes is not None:
         return aligned_crop(image, face, margin)
-    x, y, w, h = expand_box(face.box, image.shape, margin)
-    return image[y:y + h, x:x + w]
+    return boxed_crop(image, face, margin)
 
 
 def prepare_face(image: np.ndarray, face: Face, size: Sequence[int], channels: int,
@@ -66,4 +103,5 @@ def prepare_face(image: np.ndarray, face: Face, size: Sequence[int], channels: i
     return fit_image(face_pixels(image, face, margin, align), size, channels)
 
 
-__all__ = ["expand_box", "eye_angle", "aligned_crop", "face_pixels", "prepare_face"]
+__all__ = ["expand_box", "crop_side", "square_box", "clip_box", "eye_angle", "aligned_crop", "boxed_crop",
+           "face_pixels", "prepare_face"]

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ferkit.data.cleaning.align import expand_box, face_pixels
+from ferkit.data.cleaning.align import clip_box, face_pixels, square_box
 from ferkit.data.cleaning.common import (as_size, check_choice, iter_images, source_name,
                                          where_columns)
 from ferkit.data.cleaning.detectors import DetectorSpec, Face, as_detector, find_faces
@@ -72,7 +72,7 @@ def _crop_one(image: np.ndarray, faces: list[Face], margin: float, size: tuple[i
         kept = fit_image(image, size, image.shape[-1]) if no_face == "keep" else None
         return kept, dict(faces=0, action=action, x=None, y=None, width=None, height=None)
     face = faces[0]
-    x, y, w, h = expand_box(face.box, image.shape, margin)
+    x, y, w, h = clip_box(square_box(face.box, margin), image.shape)
     crop = fit_image(face_pixels(image, face, margin, align), size, image.shape[-1])
     action = "cropped" if len(faces) == 1 else f"cropped the largest of {len(faces)} faces"
     if align and face.eyes is not None:
@@ -100,7 +100,8 @@ def crop_faces(samples: Samples, out_dir: str | Path | None = None, margin: floa
     Returns:
         ``(cropped, report)``. The report has one row per input image: ``row``, where it came
         from, ``faces`` found, ``action`` taken, the crop box ``x, y, width, height`` in the
-        source image before any rotation (missing when not cropped), the ``detector`` and its
+        source image before any rotation (the grown square around the face, clipped to the
+        image; missing when not cropped), the ``detector`` and its
         ``score``, and ``new_row`` (missing when dropped).
         Filter ``report[report.faces != 1]`` for the images that need a look.
     """
