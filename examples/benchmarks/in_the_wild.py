@@ -61,9 +61,9 @@ DATASET_LABELS = ("anger", "contempt", "disgust", "fear", "happiness", "neutral"
 NO_FACE = "no face"
 FER_HAAR = "fer haar"
 #: Settings a ferkit preset is scored under: name -> (detector or None for whole photo, align).
-#: "align" in ``prepare_face`` does two things: it rotates the eyes level and it cuts the grown
-#: box with the image edge repeated (the unaligned crop is clipped at the edge instead);
-#: "mtcnn + align, 0 deg" keeps the second and drops the first (eyes given the same height).
+#: Aligned and unaligned crops share one geometry (the square grown box, edge pixels repeated);
+#: "align" only adds the rotation that levels the eyes, so "mtcnn + align, 0 deg" (eyes given
+#: the same height) checks that the unrotated aligned crop equals "mtcnn, no align".
 FERKIT_SETTINGS = {"mtcnn + align": ("mtcnn", True), "mtcnn + align, 0 deg": ("mtcnn", "level"),
                    "mtcnn, no align": ("mtcnn", False), "haar": ("haar", False),
                    "whole photo": (None, False)}
