@@ -63,3 +63,18 @@ def write_video(path, frames, fps=10.0) -> str:
         writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
     writer.release()
     return str(path)
+
+
+def load_script(path, name: str):
+    """Import a script (an example or the docs generator) as module ``name``.
+
+    It is registered in ``sys.modules`` first, because dataclasses look their module up there.
+    """
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

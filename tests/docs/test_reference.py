@@ -1,20 +1,17 @@
 """The committed reference pages are exactly what docs/reference/generate.py writes today."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "docs" / "reference").is_dir())
 REFERENCE = ROOT / "docs" / "reference"
 
 
 def load_generator():
-    spec = importlib.util.spec_from_file_location("ferkit_docs_generate", REFERENCE / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REFERENCE / "generate.py", "ferkit_docs_generate")
 
 
 @pytest.fixture(scope="module")

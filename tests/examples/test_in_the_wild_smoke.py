@@ -1,8 +1,6 @@
 """examples/benchmarks/in_the_wild.py on a tiny generated photo set: its scoring rules, its
 crops against the Predictor's, and one end-to-end run with the detection cache."""
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import cv2
@@ -12,6 +10,7 @@ import pytest
 
 from ferkit.data.cleaning import mtcnn_available
 from ferkit.data.synthetic import render_face
+from conftest import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "benchmarks" / "in_the_wild.py"
 #: The fixture's photos: four drawn faces and one empty picture (no face for any detector).
@@ -19,11 +18,7 @@ LABELS = ["happiness", "neutral", "contempt", "anger", "sadness"]
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("in_the_wild", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module              # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "in_the_wild")
 
 
 itw = _script()

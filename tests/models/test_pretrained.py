@@ -1,6 +1,5 @@
 """Shipped pretrained presets: every one loads with its hash checked and predicts; packing a
 model round-trips; a tampered or unknown preset is a named error."""
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -16,6 +15,7 @@ from ferkit.models.pretrained import (DEFAULT_PRESET, MANIFEST, WEIGHTS_DIR, com
                                       file_sha256, list_presets, load_preset, pack_preset,
                                       preset_info, presets_frame)
 from ferkit.runs import Preprocessing
+from conftest import load_script
 
 SHIPPED = [info.name for info in list_presets()]
 REPO = Path(__file__).resolve().parents[2]
@@ -152,11 +152,7 @@ def test_packing_a_second_preset_keeps_the_first_and_the_manifest_is_json(tmp_pa
 
 
 def load_pack_example():
-    spec = importlib.util.spec_from_file_location(
-        "pack_preset_example", REPO / "examples" / "presets" / "pack_preset.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / "examples" / "presets" / "pack_preset.py", "pack_preset_example")
 
 
 def test_pack_example_turns_a_finished_run_into_a_loadable_preset(tiny_run, tmp_path, capsys):
