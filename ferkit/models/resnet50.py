@@ -11,6 +11,7 @@ from typing import Sequence
 
 import keras
 
+from ferkit.models.heads import emotion_head
 from ferkit.models.registry import register, register_preset
 
 POOLINGS = ("avg", "max", "flatten")
@@ -122,10 +123,7 @@ def resnet50(input_shape: Sequence[int] = (48, 48, 1), num_classes: int = 7,
                                            input_shape=backbone_shape, name="resnet50")
     x = backbone(_adapt_input(inputs, resize_to, grey_to_rgb))
     x = _pool(x, pooling)
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="dropout")(x)
-    outputs = {"emotion": keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
-                                             name="emotion")(x)}
+    outputs = {"emotion": emotion_head(x, num_classes, dropout)}
     model = keras.Model(inputs, outputs, name=name)
     if weights_path is not None:
         load_pretrained(model, backbone, weights_path, skip_mismatch)

@@ -9,6 +9,7 @@ from typing import Sequence
 
 import keras
 
+from ferkit.models.heads import emotion_head
 from ferkit.models.registry import register, register_preset
 
 
@@ -108,10 +109,7 @@ def separable_resnet(input_shape: Sequence[int] = (48, 48, 1), num_classes: int 
             x = separable_residual_block(x, width, 2 if index == 0 else 1, activation, se_ratio,
                                          l2, bn_momentum, f"stage{stage + 1}_block{index + 1}")
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="dropout")(x)
-    outputs = {"emotion": keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
-                                             name="emotion")(x)}
+    outputs = {"emotion": emotion_head(x, num_classes, dropout)}
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -13,6 +13,7 @@ from typing import Sequence
 
 import keras
 
+from ferkit.models.heads import emotion_head
 from ferkit.models.registry import register, register_preset
 
 
@@ -58,10 +59,7 @@ def staged_cnn(input_shape: Sequence[int] = (48, 48, 1), num_classes: int = 4,
     for index, (width, kernel) in enumerate(zip(filters, kernel_sizes)):
         x = conv_stage(x, index, width, kernel, negative_slope, pool_size, conv_dropout)
     x = keras.layers.Flatten(name="flatten")(x)
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="dropout")(x)
-    outputs = {"emotion": keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
-                                             name="emotion")(x)}
+    outputs = {"emotion": emotion_head(x, num_classes, dropout)}
     return keras.Model(inputs, outputs, name=name)
 
 
