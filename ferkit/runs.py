@@ -90,6 +90,7 @@ class RunDir:
     PREDICTIONS = "predictions.csv"
     EVALUATION = "evaluation.json"
     BUDGET = "budget.json"
+    SKIPPED = "skipped_images.csv"
     BACKUP = "backup"
     PLOTS = "plots"
 

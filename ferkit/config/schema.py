@@ -190,7 +190,11 @@ class TrainConfig:
     ``validate_last_epochs`` validates in only the last that many epochs (null: every epoch),
     so the checkpoint and early stopping choose among those; a budgeted run spends the time
     saved on more epochs. Not with the ``plateau`` schedule, which reads ``val_loss`` every
-    epoch.
+    epoch. ``distill_from`` (a preset name or a run directory) trains a student on a teacher's
+    predictions: each training image's target becomes ``(1 - distill_weight)`` x its label
+    plus ``distill_weight`` x the teacher's probabilities, averaged over the views of the
+    ``distill_views`` TTA (``none``, ``flip``, or ``recipe``: 14 views). Only training images
+    are seen by the teacher; validation and test keep their own labels.
     """
 
     epochs: int = 40
@@ -219,8 +223,13 @@ class TrainConfig:
     resume: bool = True
     verbose: Literal["auto", 0, 1, 2] = "auto"
     strategy: str = "default"
+    distill_from: str | None = None
+    distill_weight: float = 0.7
+    distill_views: Literal["none", "flip", "recipe"] = "recipe"
 
     def __post_init__(self):
+        if not 0.0 <= self.distill_weight <= 1.0:
+            raise ValueError(f"train.distill_weight must be in [0, 1], got {self.distill_weight}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"train.strategy {self.strategy!r} is not one of {list(STRATEGIES)}")
         if not 0.0 <= self.warmup_epochs < max(self.epochs, 1):
