@@ -28,6 +28,7 @@ from ferkit.evaluation.plots import plot_history
 from ferkit.runs import RunDir, save_preprocessing
 from ferkit.training import engine
 from ferkit.training.distribute import make_strategy, worker_role
+from ferkit.workflows.distill import distilled_samples
 
 SPLITS = ("train", "val", "test")
 HISTORY_PLOT = "history.png"
@@ -107,6 +108,7 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
     clock = time.perf_counter()
     started = clock if started is None else started
     run = RunDir(run_dir).begin()
+    samples = distilled_samples(samples, config.train)  # train.distill_from: teacher targets
     save_config(config, run / RunDir.CONFIG)
     samples.frame.drop(columns=["image_index"], errors="ignore").to_csv(run / RunDir.SPLITS,
                                                                        index=False)
