@@ -286,6 +286,9 @@ RUN_FILES: dict[str, tuple[str, str]] = {
                    "`ferkit evaluate`, in its output folder"),
     "BUDGET": ("the time-budget plan: probe timings and epochs planned",
                "training with `train.time_budget_minutes`"),
+    "SKIPPED": ("one row per image file left out because it could not be read: `path`, "
+                "`reason` (empty, truncated, not an image, no permission)",
+                "training with `data.on_unreadable: skip`, when the data are loaded"),
     "BACKUP": ("folder: the last finished epoch's weights, optimiser state and counter, "
                "which a restarted run resumes from", "training with `train.resume`"),
     "PLOTS": ("folder: PNG figures (history, confusion matrix, per-class and per-AU F1)",

@@ -10,10 +10,14 @@ import math
 import numbers
 from typing import Any, Literal
 
+from ferkit.config import checks
 from ferkit.config.space import parse_space
+from ferkit.errors import ConfigError
 
 #: ``train.strategy`` names; :mod:`ferkit.training.distribute` builds the strategy for each.
 STRATEGIES: tuple[str, ...] = ("default", "mirrored", "multi_worker")
+#: The smallest image side a config may ask for: below it no model's pooling stages fit.
+MIN_IMAGE_SIDE = 8
 
 
 @dataclasses.dataclass
@@ -32,6 +36,14 @@ class SyntheticDataConfig:
     images: int = 1200
     classes: dict[str, str] = dataclasses.field(default_factory=dict)
 
+    def __post_init__(self):
+        checks.literals(self, "data.synthetic")
+        for name in ("subjects", "sequences_per_subject", "frames_per_sequence", "images"):
+            checks.whole(f"data.synthetic.{name}", getattr(self, name), min=1)
+        for folder, emotion in self.classes.items():
+            checks.text(f"data.synthetic.classes key", folder)
+            checks.text(f"data.synthetic.classes.{folder}", emotion)
+
 
 @dataclasses.dataclass
 class DataConfig:
@@ -43,6 +55,11 @@ class DataConfig:
     or ``manifest`` (a CSV of paths and labels). For ``fer2013``, ``ferplus_mix`` blends the
     FER+ votes into the FER2013 labels, while ``ferplus_aux`` keeps the labels and adds the
     votes as a second target (a ``ferplus`` head; the model must have one, e.g. ``fer_recipe``).
+
+    ``on_unreadable`` says what an image file that cannot be read (empty, truncated, not an
+    image, no read permission) does to the class-folder, file-name, manifest and CK+ loaders:
+    ``error`` (the default) stops with the file named; ``skip`` leaves it out, logs how many
+    were left out and lists each (path, reason) in the run directory's ``skipped_images.csv``.
     """
 
     source: Literal["ckplus", "fer2013", "ferplus", "folders", "filenames", "manifest"] = "ckplus"
@@ -61,17 +78,70 @@ class DataConfig:
     template: str = "{expression}_{race}_{gender}_{index}"
     image_size: list[int] = dataclasses.field(default_factory=lambda: [48, 48])
     channels: Literal[1, 3] = 1
+    on_unreadable: Literal["error", "skip"] = "error"
     synthetic: SyntheticDataConfig = dataclasses.field(default_factory=SyntheticDataConfig)
 
     def __post_init__(self):
-        if not 0.0 <= self.ferplus_mix <= 1.0:
-            raise ValueError(f"data.ferplus_mix must be in [0, 1], got {self.ferplus_mix}")
+        checks.literals(self, "data")
+        checks.text("data.path", self.path, optional=True)
+        checks.text("data.ferplus_rules", self.ferplus_rules, optional=True)
+        checks.text("data.template", self.template)
+        checks.whole("data.min_au_count", self.min_au_count, min=1)
+        checks.whole("data.n_peak", self.n_peak, min=1)
+        checks.whole("data.limit_per_class", self.limit_per_class, min=1, optional=True)
+        checks.number("data.ferplus_mix", self.ferplus_mix, low=0.0, high=1.0)
+        checks.names("data.classes", self.classes, optional=True)
+        self._check_aus()
+        self._check_image_size()
+        self._check_label_map()
         if self.ferplus_mix and self.source != "fer2013":
             raise ValueError("data.ferplus_mix mixes FER+ votes into FER2013 labels; it needs "
                              f"source 'fer2013', not {self.source!r}")
         if self.ferplus_aux and self.source != "fer2013":
             raise ValueError("data.ferplus_aux adds FER+ votes as a second target to FER2013; "
                              f"it needs source 'fer2013', not {self.source!r}")
+
+    def _check_aus(self) -> None:
+        if self.aus == "auto":
+            return
+        if isinstance(self.aus, str) or not isinstance(self.aus, (list, tuple)) or not self.aus:
+            raise ConfigError(f"data.aus = {self.aus!r} is not valid: must be 'auto' or a "
+                              "non-empty list of action-unit numbers")
+        for au in self.aus:
+            checks.whole("data.aus entry", au, min=1)
+        if len(set(self.aus)) != len(self.aus):
+            raise ConfigError(f"data.aus = {list(self.aus)!r} is not valid: an action unit "
+                              "appears more than once")
+
+    def _check_image_size(self) -> None:
+        size, rule = self.image_size, f"[height, width], two whole numbers >= {MIN_IMAGE_SIDE}"
+        if isinstance(size, (str, bytes)) or not isinstance(size, (list, tuple)) or len(size) != 2:
+            raise ConfigError(f"data.image_size = {size!r} is not valid: must be {rule}")
+        for side in size:
+            if not checks.is_whole(side) or side < MIN_IMAGE_SIDE:
+                problem = "is out of range" if checks.is_number(side) else "is not valid"
+                raise ConfigError(f"data.image_size = {list(size)!r} {problem}: must be {rule} "
+                                  "(smaller images do not fit the models' pooling stages)")
+        self.image_size = [int(side) for side in size]
+
+    def _check_label_map(self) -> None:
+        """A non-empty map of raw names to classes (or null); with ``classes`` also set,
+        every class it maps to must be one of them."""
+        label_map = self.label_map
+        if label_map is None:
+            return
+        if not isinstance(label_map, dict) or not label_map:
+            raise ConfigError(f"data.label_map = {label_map!r} is not valid: must map at least "
+                              "one raw name to a class (or to null to exclude it)")
+        for raw, name in label_map.items():
+            checks.text(f"data.label_map.{raw}", name, optional=True)
+        unknown = {raw: name for raw, name in label_map.items()
+                   if name is not None and self.classes and name not in self.classes}
+        if unknown:
+            raw, name = next(iter(unknown.items()))
+            raise ConfigError(f"data.label_map.{raw} = {name!r} is not one of data.classes "
+                              f"{list(self.classes)}; add it to data.classes or map {raw!r} to "
+                              "another class (or to null to exclude it)")
 
 
 #: Sources whose runs report de-duplicated test figures unless ``split.report_dedup`` says no.
@@ -105,14 +175,26 @@ class SplitConfig:
     report_dedup: bool | None = None
 
     def __post_init__(self):
+        checks.literals(self, "split")
+        checks.text("split.by", self.by)
+        self._check_fractions()
         if self.val_fraction is not None:
             self._check_val_fraction()
-        if self.duplicates not in ("perceptual", "exact", "none"):
-            raise ValueError(f"split.duplicates must be 'perceptual', 'exact' or 'none', got "
-                             f"{self.duplicates!r}")
         if self.report_dedup and self.duplicates == "none":
             raise ValueError("split.report_dedup: true needs duplicate groups, but "
                              "split.duplicates is 'none'; set it to 'perceptual' or 'exact'")
+
+    def _check_fractions(self) -> None:
+        fractions = self.fractions
+        rule = "three numbers > 0 (train, val, test) that sum to 1"
+        if isinstance(fractions, (str, bytes)) or not isinstance(fractions, (list, tuple)) \
+                or len(fractions) != 3:
+            raise ConfigError(f"split.fractions = {fractions!r} is not valid: must be {rule}")
+        if not all(checks.is_number(f) for f in fractions):
+            raise ConfigError(f"split.fractions = {list(fractions)!r} is not valid: must be {rule}")
+        if not all(f > 0 for f in fractions) or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
+            raise ConfigError(f"split.fractions = {list(fractions)!r} is out of range: must be "
+                              f"{rule} (these sum to {sum(fractions):g})")
 
     def _check_val_fraction(self) -> None:
         fraction = self.val_fraction
@@ -153,12 +235,10 @@ class AugmentConfig:
     erasing: float = 0.0
 
     def __post_init__(self):
-        for name in ("rotation", "shift", "zoom", "brightness", "contrast", "erasing"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"augment.{name} must be a number >= 0, got {value!r}")
-        if self.erasing > 1:
-            raise ValueError(f"augment.erasing is a probability in [0, 1], got {self.erasing!r}")
+        for name, high in (("rotation", 180.0), ("shift", 1.0), ("brightness", 1.0),
+                           ("contrast", 1.0), ("erasing", 1.0)):
+            checks.number(f"augment.{name}", getattr(self, name), low=0.0, high=high)
+        checks.number("augment.zoom", self.zoom, low=0.0, high=1.0, high_open=True)
 
 
 @dataclasses.dataclass
@@ -228,29 +308,50 @@ class TrainConfig:
     distill_views: Literal["none", "flip", "recipe"] = "recipe"
 
     def __post_init__(self):
-        if not 0.0 <= self.distill_weight <= 1.0:
-            raise ValueError(f"train.distill_weight must be in [0, 1], got {self.distill_weight}")
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"train.strategy {self.strategy!r} is not one of {list(STRATEGIES)}")
-        if not 0.0 <= self.warmup_epochs < max(self.epochs, 1):
-            raise ValueError(f"train.warmup_epochs must be >= 0 and below train.epochs "
-                             f"({self.epochs}), got {self.warmup_epochs}")
-        if self.time_budget_minutes is not None and not self.time_budget_minutes > 0:
-            raise ValueError(f"train.time_budget_minutes must be positive or null, got "
-                             f"{self.time_budget_minutes}")
+        checks.literals(self, "train")
+        checks.choice("train.strategy", self.strategy, STRATEGIES)
+        checks.choice("train.mixed_precision", self.mixed_precision, (True, False, "auto"))
+        self._check_loop()
+        self._check_optimiser()
+        checks.number("train.time_budget_minutes", self.time_budget_minutes, low=0.0,
+                      low_open=True, optional=True)
         if self.validate_last_epochs is not None:
             self._check_validate_last_epochs()
-        if self.ema_momentum is not None and not 0.0 < self.ema_momentum < 1.0:
-            raise ValueError(f"train.ema_momentum must be in (0, 1) or null, got {self.ema_momentum}")
+        checks.text("train.distill_from", self.distill_from, optional=True)
+        checks.number("train.distill_weight", self.distill_weight, low=0.0, high=1.0)
         if self.warmup_epochs and self.schedule != "cosine":
             raise ValueError("train.warmup_epochs applies to the 'cosine' schedule only, "
                              f"not {self.schedule!r}")
 
+    def _check_loop(self) -> None:
+        """Epochs, batches, early stopping and the schedule's own counts."""
+        checks.whole("train.epochs", self.epochs, min=1)
+        checks.whole("train.batch_size", self.batch_size, min=1)
+        checks.whole("train.patience", self.patience, min=0)
+        checks.whole("train.step_size", self.step_size, min=1)
+        checks.whole("train.plateau_patience", self.plateau_patience, min=0)
+        checks.number("train.warmup_epochs", self.warmup_epochs, low=0.0)
+        if not self.warmup_epochs < self.epochs:
+            raise ConfigError(f"train.warmup_epochs = {self.warmup_epochs!r} is out of range: "
+                              f"must be >= 0 and below train.epochs ({self.epochs})")
+
+    def _check_optimiser(self) -> None:
+        """Learning rate, decay, momentum and the loss weights."""
+        checks.number("train.learning_rate", self.learning_rate, low=0.0, low_open=True)
+        checks.number("train.momentum", self.momentum, low=0.0, high=1.0, high_open=True)
+        checks.number("train.weight_decay", self.weight_decay, low=0.0)
+        checks.number("train.gamma", self.gamma, low=0.0, high=1.0, low_open=True,
+                      high_open=True)
+        checks.number("train.label_smoothing", self.label_smoothing, low=0.0, high=1.0,
+                      high_open=True)
+        checks.number("train.au_loss_weight", self.au_loss_weight, low=0.0)
+        checks.number("train.ferplus_loss_weight", self.ferplus_loss_weight, low=0.0)
+        checks.number("train.ema_momentum", self.ema_momentum, low=0.0, high=1.0,
+                      low_open=True, high_open=True, optional=True)
+
     def _check_validate_last_epochs(self) -> None:
-        count = self.validate_last_epochs
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ValueError(f"train.validate_last_epochs must be a whole number >= 1 or null, "
-                             f"got {count!r}")
+        checks.whole("train.validate_last_epochs", self.validate_last_epochs, min=1,
+                     optional=True)
         if self.schedule == "plateau":
             raise ValueError("train.validate_last_epochs does not go with the 'plateau' "
                              "schedule, which needs val_loss every epoch")
@@ -291,24 +392,23 @@ class TuneConfig:
     max_consecutive_failed_trials: int = 3
 
     def __post_init__(self):
-        if self.folds < 2:
-            raise ValueError(f"tune.folds must be at least 2, got {self.folds}")
-        if not 0 < self.val_fraction < 1:
-            raise ValueError(f"tune.val_fraction must be in (0, 1), got {self.val_fraction}")
-        if self.max_trials is not None and self.max_trials < 1:
-            raise ValueError(f"tune.max_trials must be >= 1 or null, got {self.max_trials}")
+        checks.literals(self, "tune")
+        checks.whole("tune.folds", self.folds, min=2)
+        checks.text("tune.fold_by", self.fold_by, optional=True)
+        checks.number("tune.val_fraction", self.val_fraction, low=0.0, high=1.0, low_open=True,
+                      high_open=True)
+        checks.whole("tune.max_trials", self.max_trials, min=1, optional=True)
+        checks.whole("tune.initial_points", self.initial_points, min=1, optional=True)
+        for name, low in (("max_epochs", 1), ("factor", 2), ("hyperband_iterations", 1),
+                          ("max_retries_per_trial", 0), ("max_consecutive_failed_trials", 1)):
+            checks.whole(f"tune.{name}", getattr(self, name), min=low)
+        checks.text("tune.objective", self.objective)
         if self.max_trials is None and self.tuner in ("random", "bayesian"):
             raise ValueError(f"tune.max_trials must be set for the {self.tuner} tuner "
                              "(null means every point only for grid)")
         if not self.objective.startswith("val_"):
             raise ValueError(f"tune.objective {self.objective!r} must be a fold score such as "
                              "val_emotion_accuracy, val_au_f1 or val_loss")
-        for name, low in (("max_epochs", 1), ("factor", 2), ("hyperband_iterations", 1),
-                          ("max_retries_per_trial", 0), ("max_consecutive_failed_trials", 1)):
-            if getattr(self, name) < low:
-                raise ValueError(f"tune.{name} must be >= {low}, got {getattr(self, name)}")
-        if self.initial_points is not None and self.initial_points < 1:
-            raise ValueError(f"tune.initial_points must be >= 1 or null, got {self.initial_points}")
         if self.space is not None:
             parse_space(self.space, "tune.space")
 
@@ -328,10 +428,7 @@ class EvaluateConfig:
     zoom_tta: list[float] = dataclasses.field(default_factory=list)
 
     def __post_init__(self):
-        shift = self.shift_tta
-        if isinstance(shift, bool) or not isinstance(shift, numbers.Integral) or shift < 0:
-            raise ValueError(f"evaluate.shift_tta must be a whole number of pixels >= 0, "
-                             f"got {shift!r}")
+        checks.whole("evaluate.shift_tta", self.shift_tta, min=0, unit=" of pixels")
         if isinstance(self.zoom_tta, (str, bytes)) or not isinstance(self.zoom_tta, (list, tuple)):
             raise ValueError(f"evaluate.zoom_tta must be a list of enlargement factors > 1, "
                              f"got {self.zoom_tta!r}")
@@ -369,6 +466,8 @@ class Config:
     evaluate: EvaluateConfig = dataclasses.field(default_factory=EvaluateConfig)
 
     def __post_init__(self):
+        checks.text("name", self.name)
+        checks.whole("seed", self.seed, min=0, max=2**32 - 1)
         if self.split.report_dedup is None:  # resolved here: the split alone cannot see the source
             wanted = self.data.source in DEDUP_SOURCES and self.split.duplicates != "none"
             self.split = dataclasses.replace(self.split, report_dedup=wanted)

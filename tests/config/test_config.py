@@ -26,7 +26,8 @@ def test_overrides_are_parsed_as_yaml():
     ({"train": {"epoch": 3}}, r"unknown key\(s\) train.epoch; train accepts \[.*'epochs'"),
     ({"train": {"epochs": "ten"}}, "train.epochs = 'ten' is not a valid int"),
     ({"data": {"labels": "ckplus9"}}, "data.labels = 'ckplus9'.*'ckplus7'"),
-    ({"augment": {"rotation": -3}}, "augment.rotation must be a number >= 0"),
+    ({"augment": {"rotation": -3}},
+     r"augment.rotation = -3.0 is out of range: must be a finite number in \[0, 180\]"),
     ({"split": []}, "'split' must be a mapping of settings, got \\[\\]"),
 ])
 def test_bad_configs_name_the_key(raw, message):
@@ -62,5 +63,6 @@ def test_ferplus_aux_needs_fer2013_and_ema_momentum_a_fraction():
     with pytest.raises(ConfigError, match="ferplus_aux .* needs source 'fer2013'"):
         config_from_dict({"data": {"source": "ferplus", "ferplus_aux": True}})
     assert config_from_dict({"train": {"ema_momentum": 0.99}}).train.ema_momentum == 0.99
-    with pytest.raises(ConfigError, match=r"ema_momentum must be in \(0, 1\)"):
+    with pytest.raises(ConfigError, match=r"train.ema_momentum = 1.0 is out of range: "
+                                          r"must be a finite number in \(0, 1\)"):
         config_from_dict({"train": {"ema_momentum": 1.0}})

@@ -27,7 +27,8 @@ def test_evaluate_zoom_factors_become_floats():
 
 
 @pytest.mark.parametrize("section, message", [
-    ({"shift_tta": -1}, "evaluate.shift_tta must be a whole number of pixels >= 0, got -1"),
+    ({"shift_tta": -1},
+     "evaluate.shift_tta = -1 is out of range: must be a whole number of pixels >= 0"),
     ({"shift_tta": 1.5}, r"evaluate.shift_tta = 1.5 is not a valid int"),
     ({"shift_tta": True}, r"evaluate.shift_tta = True is not a valid int"),
     ({"zoom_tta": [1.0]}, r"zoom_tta factors must be numbers > 1 .* got 1.0 in \[1.0\]"),
@@ -42,7 +43,7 @@ def test_bad_evaluate_values_name_the_key(section, message):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"shift_tta": True}, "shift_tta must be a whole number"),
+    ({"shift_tta": True}, "evaluate.shift_tta = True is not valid: must be a whole number"),
     ({"zoom_tta": [float("inf")]}, "zoom_tta factors must be numbers > 1"),
     ({"zoom_tta": [True]}, "zoom_tta factors must be numbers > 1"),
     ({"zoom_tta": "1.08"}, "zoom_tta must be a list"),
@@ -75,7 +76,7 @@ def test_importing_config_loads_only_stdlib_yaml_and_ferkit_leaves():
              "('ferkit', 'numpy', 'pandas', 'tensorflow', 'keras', 'keras_tuner'))))")
     loaded = json.loads(subprocess.run([sys.executable, "-c", probe], check=True,
                                        capture_output=True, text=True).stdout)
-    allowed = {"ferkit", "ferkit.errors", "ferkit.runs", "ferkit.config",
+    allowed = {"ferkit", "ferkit.errors", "ferkit.runs", "ferkit.config", "ferkit.config.checks",
                "ferkit.config.loading", "ferkit.config.schema", "ferkit.config.space"}
     extra = sorted(set(loaded) - allowed)
     assert not extra, f"import ferkit.config also loaded {extra}"
