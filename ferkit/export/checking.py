@@ -1,134 +1,25 @@
-"""Export a run's model as a Keras file, a TensorFlow SavedModel or a TFLite flatbuffer, and
-check that the export predicts what the Keras model predicts.
-
-Formats (default file names under ``RUN_DIR/export/``):
-
-* ``keras`` -> ``model.keras``: the model without optimizer state (inference only); load
-  with ``keras.models.load_model(path, compile=False)`` after ``import ferkit.layers``.
-* ``savedmodel`` -> ``savedmodel/``: Keras 3 ``model.export`` (an ``ExportArchive``). Call
-  ``tf.saved_model.load(path).serve(images)``, or the ``serving_default`` signature.
-* ``tflite`` -> ``model.tflite``: ``tf.lite.TFLiteConverter.from_saved_model`` on that
-  SavedModel, float32, no quantisation. Use the ``serving_default`` signature runner.
-
-Every format keeps the head names: given a float32 batch ``(n, H, W, C)`` in [0, 1] (input
-``image``), it returns a dict ``{"emotion": (n, classes) softmax, "au": (n, action units)
-sigmoid}`` (``au`` only for multi-task models). With TFLite, read outputs by name through
-``interpreter.get_signature_runner()``; the raw output tensor order is not the head order.
-``preprocessing.json`` (:class:`ferkit.runs.Preprocessing`) is written next to the artefact
-(inside the SavedModel folder) and names the classes and action units.
-
-:func:`check_export` compares an export with the run's Keras model on the same images.
-The tolerance is 1e-5 absolute on every output: all formats compute in float32, so they
-differ only by operation order and kernel choice (about 1e-7 on probabilities here). A model
-trained with ``train.mixed_precision`` is exported (and checked) as its float32 copy
-(:func:`ferkit.training.precision.as_float32`): same weights, float32 arithmetic, so the
-artefact runs fast on CPUs without bfloat16 units and TFLite gets float32 kernels.
-"""
+"""Run an export on a batch and compare it with the run's Keras model, output by output."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from ferkit.data.images import fit_image
 from ferkit.errors import ExportMismatchError
-from ferkit.models.loading import (fitted_preprocessing, head_outputs, load_model_file,
-                                   load_run_model)
+from ferkit.export.writers import SAVED_MODEL_FILE, float32_run_model
+from ferkit.models.loading import head_outputs, load_model_file
 from ferkit.runs import Preprocessing, RunDir, load_preprocessing
 
 if TYPE_CHECKING:
     import keras
 
-ExportFormat = Literal["keras", "savedmodel", "tflite"]
-FORMATS: tuple[str, ...] = ("keras", "savedmodel", "tflite")
-DEFAULT_NAMES = {"keras": RunDir.MODEL, "savedmodel": "savedmodel", "tflite": "model.tflite"}
-#: The folder of a run directory that exports go to by default.
-EXPORT_DIR = "export"
-SAVED_MODEL_FILE = "saved_model.pb"
 TOLERANCE = 1e-5
 CHECK_IMAGES = 4
 
 
-def _check_format(format: str) -> None:
-    if format not in FORMATS:
-        raise ValueError(f"export format must be one of {list(FORMATS)}, got {format!r}")
-
-
-# ----------------------------------------------------------------------------- writing
-def export_model(run_dir: str | Path, format: ExportFormat = "keras",
-                 out: str | Path | None = None) -> Path:
-    """Write the run's model in ``format`` to ``out`` (default ``RUN_DIR/export/<name>``).
-
-    ``preprocessing.json`` goes into the folder holding the artefact (into the SavedModel
-    folder itself), so keep one run per export folder. Returns the artefact's path.
-    """
-    _check_format(format)
-    run_dir = Path(run_dir)
-    model = _float32_run_model(run_dir)
-    preprocessing = fitted_preprocessing(model, load_preprocessing(run_dir),
-                                         str(run_dir / RunDir.MODEL))
-    out = Path(out) if out is not None else run_dir / EXPORT_DIR / DEFAULT_NAMES[format]
-    WRITERS[format](model, out)
-    preprocessing.save(preprocessing_folder(out, format))
-    return out
-
-
-def preprocessing_folder(artefact: str | Path, format: ExportFormat) -> Path:
-    """Where an export's ``preprocessing.json`` lies: inside a SavedModel, beside a file."""
-    artefact = Path(artefact)
-    return artefact if format == "savedmodel" else artefact.parent
-
-
-def _float32_run_model(run_dir: Path) -> "keras.Model":
-    from ferkit.training.precision import as_float32
-
-    return as_float32(load_run_model(run_dir))
-
-
-def _write_keras(model: "keras.Model", out: Path) -> None:
-    if out.suffix != ".keras":
-        raise ValueError(f"{out}: a Keras export needs a file name ending in .keras")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out)
-
-
-def _write_savedmodel(model: "keras.Model", out: Path) -> None:
-    _clear_saved_model_folder(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model.export(str(out), format="tf_saved_model", verbose=False)
-
-
-def _clear_saved_model_folder(out: Path) -> None:
-    """Remove an earlier SavedModel at ``out``; refuse to overwrite anything else."""
-    if not out.exists():
-        return
-    if out.is_dir() and (out / SAVED_MODEL_FILE).is_file():
-        shutil.rmtree(out)
-    elif not out.is_dir() or any(out.iterdir()):
-        raise FileExistsError(f"{out} exists and is not a SavedModel folder; choose another "
-                              "output path")
-
-
-def _write_tflite(model: "keras.Model", out: Path) -> None:
-    import tensorflow as tf
-
-    with tempfile.TemporaryDirectory() as tmp:
-        saved = Path(tmp) / "savedmodel"
-        model.export(str(saved), format="tf_saved_model", verbose=False)
-        flatbuffer = tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(flatbuffer)
-
-
-WRITERS: dict[str, Callable[["keras.Model", Path], None]] = {
-    "keras": _write_keras, "savedmodel": _write_savedmodel, "tflite": _write_tflite}
-
-
-# ----------------------------------------------------------------------------- checking
 def exported_format(path: str | Path) -> str:
     """``keras``, ``savedmodel`` or ``tflite``, from the artefact at ``path``."""
     path = Path(path)
@@ -151,10 +42,10 @@ def check_export(run_dir: str | Path, exported_path: str | Path, images: np.ndar
     per-head numbers when a head is missing or differs by more than ``tolerance``.
     """
     run_dir, exported_path = Path(run_dir), Path(exported_path)
-    model = _float32_run_model(run_dir)
+    model = float32_run_model(run_dir)
     batch = model_batch(images, load_preprocessing(run_dir), model.input_shape)
-    reference = _keras_outputs(model, batch)
-    exported = RUNNERS[exported_format(exported_path)](exported_path, batch)
+    reference = keras_outputs(model, batch)
+    exported = run_export(exported_path, batch)
     where = f"{exported_path} against {run_dir / RunDir.MODEL}"
     return compare_outputs(reference, exported, tolerance, where)
 
@@ -174,7 +65,7 @@ def model_batch(images: np.ndarray, preprocessing: Preprocessing, input_shape) -
 def compare_outputs(reference: dict[str, np.ndarray], exported: dict[str, np.ndarray],
                     tolerance: float, where: str) -> float:
     """Max absolute difference over all heads; raises when it exceeds ``tolerance``."""
-    exported = _named_like(exported, reference)
+    exported = named_like(exported, reference)
     missing = sorted(set(reference) - set(exported))
     if missing:
         raise ExportMismatchError(f"{where}: the export lacks head(s) {missing} "
@@ -190,7 +81,7 @@ def compare_outputs(reference: dict[str, np.ndarray], exported: dict[str, np.nda
     return worst
 
 
-def _named_like(exported: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> dict:
+def named_like(exported: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> dict:
     """A lone unnamed export output (``output_0``) takes the lone reference head's name."""
     if len(exported) == 1 and len(reference) == 1 and set(exported) != set(reference):
         return {next(iter(reference)): next(iter(exported.values()))}
@@ -204,13 +95,19 @@ def _max_difference(head: str, expected: np.ndarray, actual: np.ndarray, where: 
     return float(np.max(np.abs(actual.astype(np.float64) - expected.astype(np.float64))))
 
 
-def _keras_outputs(model: "keras.Model", batch: np.ndarray) -> dict[str, np.ndarray]:
+def keras_outputs(model: "keras.Model", batch: np.ndarray) -> dict[str, np.ndarray]:
     """One eager call: no ``tf.function`` tracing for a model that predicts once."""
     return head_outputs(model(batch, training=False))
 
 
+def run_export(path: str | Path, batch: np.ndarray) -> dict[str, np.ndarray]:
+    """The export at ``path`` (any format) run on ``batch``: head name -> outputs."""
+    path = Path(path)
+    return RUNNERS[exported_format(path)](path, batch)
+
+
 def _run_keras(path: Path, batch: np.ndarray) -> dict[str, np.ndarray]:
-    return _keras_outputs(load_model_file(path), batch)
+    return keras_outputs(load_model_file(path), batch)
 
 
 def _run_savedmodel(path: Path, batch: np.ndarray) -> dict[str, np.ndarray]:
@@ -225,9 +122,31 @@ def _run_savedmodel(path: Path, batch: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _run_tflite(path: Path, batch: np.ndarray) -> dict[str, np.ndarray]:
-    runner = tflite_interpreter(path).get_signature_runner()
-    (name,) = runner.get_input_details()
-    return head_outputs(runner(**{name: batch}))
+    return TFLiteRunner(path)(batch)
+
+
+class TFLiteRunner:
+    """A TFLite file's signature runner that checks each batch against the file's input.
+
+    A file made from another model (another image size or channel count) is an
+    :class:`ExportMismatchError` naming the file and both shapes, not an interpreter crash.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.runner = tflite_interpreter(self.path).get_signature_runner()
+        (self.input_name, details), = self.runner.get_input_details().items()
+        self.input_shape = tuple(int(side) for side in details["shape"][1:])
+        self.outputs = {name: tuple(int(side) for side in detail["shape"][1:])
+                        for name, detail in self.runner.get_output_details().items()}
+
+    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        if tuple(batch.shape[1:]) != self.input_shape:
+            raise ExportMismatchError(
+                f"{self.path}: the TFLite model takes images of shape {self.input_shape} "
+                f"(H, W, C), but this run's images are {tuple(batch.shape[1:])}; the file was "
+                "exported from another model")
+        return head_outputs(self.runner(**{self.input_name: np.ascontiguousarray(batch)}))
 
 
 def tflite_interpreter(path: str | Path):
