@@ -13,7 +13,7 @@ from ferkit.report.header import header_html, header_rows
 from ferkit.report.scan import check_run_dir, read_config, read_json, scan_run
 from ferkit.report.sections import config_section, files_section, plots_section
 from ferkit.report.tables import metrics_section, tables_section
-from ferkit.runs import RunDir
+from ferkit.runs import RunDir, write_text_atomic
 
 REPORT_NAME = "report.html"
 MAX_ROWS = 100
@@ -72,6 +72,4 @@ def build_report(run_dir: str | Path, out: str | Path | None = None,
     if out.is_dir():
         out = out / REPORT_NAME
     page = render_report(run_dir, exclude=[out], max_rows=max_rows)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
+    return write_text_atomic(out, page)  # a full disk or a kill leaves no half page
