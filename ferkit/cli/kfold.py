@@ -9,9 +9,9 @@ from ferkit.cli._options import add_config_options, load_config_from_args, out_d
 
 def run(args: argparse.Namespace) -> int:
     """Cross-validate the config and print the per-fold table."""
+    config = load_config_from_args(args)  # a bad config fails before TensorFlow loads
     from ferkit.workflows.kfold import cross_validate
 
-    config = load_config_from_args(args)
     out = out_dir(args, f"runs/{config.name}_kfold")
     result = cross_validate(config, out, k=args.folds, group=args.group,
                             val_fraction=args.val_fraction)

@@ -13,9 +13,9 @@ REGIONS: tuple[str, ...] = ("full", "upper", "lower", "left", "right")
 
 def run(args: argparse.Namespace) -> int:
     """Run the study and print the accuracy and macro-F1 grids."""
+    config = load_config_from_args(args)  # a bad config fails before TensorFlow loads
     from ferkit.workflows.occlusion import occlusion_protocol
 
-    config = load_config_from_args(args)
     out = out_dir(args, f"runs/{config.name}_occlusion")
     result = occlusion_protocol(config, out, regions=args.regions,
                                 finetune_epochs=args.finetune_epochs,

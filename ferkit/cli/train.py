@@ -7,9 +7,9 @@ from ferkit.cli._options import add_config_options, load_config_from_args, out_d
 
 
 def run(args: argparse.Namespace) -> int:
+    config = load_config_from_args(args, strategy="train.strategy")  # before TensorFlow loads
     from ferkit.workflows.experiment import run_experiment
 
-    config = load_config_from_args(args, strategy="train.strategy")
     result = run_experiment(config, out_dir(args, f"runs/{config.name}"))
     for key, value in result.evaluation.summary.items():
         print(f"{key:28s} {value:.4f}")

@@ -7,10 +7,10 @@ from ferkit.cli._options import add_config_options, load_config_from_args, out_d
 
 
 def run(args: argparse.Namespace) -> int:
+    config = load_config_from_args(args, strategy="train.strategy")  # before TensorFlow loads
     from ferkit.evaluation.tables import to_markdown
     from ferkit.workflows.search import run_search
 
-    config = load_config_from_args(args, strategy="train.strategy")
     out = out_dir(args, f"runs/{config.name}_tune")
     result = run_search(config, out, verbose=0 if args.quiet else 1)
     if result.table is None:  # a distributed worker: the chief writes the table
