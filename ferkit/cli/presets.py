@@ -21,14 +21,18 @@ def accuracy_text(accuracy: dict[str, float]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one row per preset, then each one's licence note and training command."""
-    from ferkit.models.pretrained import DEFAULT_PRESET, list_presets, presets_frame
+    """Print one row per preset (or only ``NAME``'s), then each one's licence note and
+    training command; an unknown ``NAME`` is a :class:`ferkit.errors.PresetError`."""
+    from ferkit.models.pretrained import DEFAULT_PRESET, list_presets, preset_info, presets_frame
 
     frame = presets_frame()
     if frame.empty:
         print("no presets are shipped with this ferkit")
         return 1
     infos = {info.name: info for info in list_presets()}
+    if args.name:
+        infos = {args.name: preset_info(args.name)}
+        frame = frame[frame["name"] == args.name].copy()
     frame["accuracy"] = frame["name"].map(lambda name: accuracy_text(infos[name].accuracy))
     frame["name"] = frame["name"].map(lambda n: f"{n} (default)" if n == DEFAULT_PRESET else n)
     table = frame[list(COLUMNS)].rename(columns=COLUMNS)
@@ -41,11 +45,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(commands) -> argparse.ArgumentParser:
-    """Add ``presets``."""
+    """Add ``presets [NAME]``."""
     parser = commands.add_parser(
         "presets", help="list the pretrained models shipped with ferkit",
         description="List the pretrained presets inside the package (no download): classes, "
                     "training data, parameters, accuracy, the command that made each, licence. "
                     "Use one with 'ferkit predict PHOTO --preset NAME'.")
+    parser.add_argument("name", nargs="?", metavar="NAME",
+                        help="show only this preset (default: every shipped one)")
     parser.set_defaults(run=run)
     return parser

@@ -96,3 +96,11 @@ def test_predict_with_an_unknown_preset_says_which_exist(capsys):
     assert main(["predict", "photo.png", "--preset", "nope"]) == 2
     err = capsys.readouterr().err
     assert "unknown preset 'nope'" in err and DEFAULT_PRESET in err
+
+
+def test_presets_command_with_a_name_shows_only_that_preset(capsys):
+    others = [info.name for info in list_presets() if info.name != DEFAULT_PRESET]
+    assert main(["presets", DEFAULT_PRESET]) == 0
+    out = capsys.readouterr().out
+    assert f"{DEFAULT_PRESET} (default)" in out
+    assert not any(f"\n{name}:" in out for name in others), out
