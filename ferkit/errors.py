@@ -77,6 +77,15 @@ class RunFormatError(FerkitError, ValueError):
 NotARunDirectory = RunDirectoryError
 
 
+class ModelFileError(FerkitError, ValueError):
+    """A model file (``.keras``) that is not a Keras archive, is damaged, uses layers Keras
+    cannot find, or holds code that safe mode refuses; the message names the file."""
+
+
+class ModelNotFoundError(ModelFileError, FileNotFoundError):
+    """A model file that does not exist (a ``FileNotFoundError`` too, as raised before)."""
+
+
 class NoFaceError(FerkitError, ValueError):
     """``require_face=True`` and the detector found no face; the message names the image."""
 
@@ -99,6 +108,7 @@ __all__ = [
     "ImageReadError", "ImageNotFoundError", "CKPlusFormatError", "FER2013FormatError",
     "DatasetLayoutError",
     "UnknownLabelError", "ManifestError", "ManualFilesMissingError", "RunDirectoryError",
-    "RunFormatError",     "NotARunDirectory", "NoFaceError", "ExportMismatchError",
+    "RunFormatError", "NotARunDirectory", "ModelFileError", "ModelNotFoundError", "NoFaceError",
+    "ExportMismatchError",
     "PresetError", "PresetIntegrityError",
 ]

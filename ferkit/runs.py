@@ -15,10 +15,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
+
+import yaml
 
 from ferkit.errors import RunDirectoryError, RunFormatError
 
@@ -60,15 +63,136 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
     return write_text_atomic(path, json.dumps(data, indent=1) + "\n")
 
 
-def read_json(path: str | Path) -> Any:
-    """A JSON file's content; a missing, unreadable or malformed file is a named error."""
+def read_json(path: str | Path, *, expect: type | None = dict) -> Any:
+    """A JSON file's content; a missing, empty, truncated or malformed file, or one whose top
+    level is not an ``expect`` (None: anything), is a named error naming the file."""
     path = Path(path)
+    text = _read_utf8(path, RunFormatError)
+    if not text.strip():
+        raise RunFormatError(f"{path}: empty file, expected JSON (a run killed while writing "
+                             "it, or not written by ferkit)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        ends_early = err.pos >= len(text.rstrip()) or err.msg.startswith("Unterminated string")
+        cut = " (the file is truncated)" if ends_early else ""
+        raise RunFormatError(f"{path}: not valid JSON{cut}: {err.msg} (line {err.lineno}, "
+                             f"column {err.colno})") from None
+    if expect is not None and not isinstance(data, expect):
+        raise RunFormatError(f"{path}: expected a JSON {_JSON_NAMES.get(expect, expect.__name__)} "
+                             f"at the top level, got {_JSON_NAMES.get(type(data), type(data).__name__)}")
+    return data
+
+
+_JSON_NAMES = {dict: "object", list: "array", str: "string", int: "number", float: "number",
+               bool: "boolean", type(None): "null"}
+
+
+def _read_utf8(path: Path, error: type[Exception],
+               missing: type[Exception] = RunDirectoryError) -> str:
+    """``path`` decoded as UTF-8 (a BOM is dropped); a missing file is a ``missing`` error,
+    a folder or undecodable bytes an ``error`` naming the file (and the line)."""
+    try:
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise RunDirectoryError(f"{path} does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise RunFormatError(f"{path}: not valid JSON ({err})") from None
+        raise missing(f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder, expected a file") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise error(f"{path}, line {line}: not UTF-8 text (byte 0x{data[err.start]:02x} at "
+                    f"offset {err.start}); save the file as UTF-8") from None
+
+
+# ----------------------------------------------------------------------------- YAML
+#: The most values (scalars, list items, mapping keys and values) a YAML file may expand to
+#: once its aliases are followed; ferkit's configs hold a few hundred. More is taken for a
+#: "billion laughs" alias bomb and refused before anything is built.
+YAML_MAX_EXPANDED_NODES = 100_000
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Values in ``node`` with every alias followed (an alias is the node it names, shared,
+    so each node is sized once); stops counting once over the limit."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = YAML_MAX_EXPANDED_NODES + 1  # a node that contains itself is too big
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [child for pair in node.value for child in pair]
+    else:
+        children = []
+    for child in children:
+        size += _expanded_size(child, sizes)
+        if size > YAML_MAX_EXPANDED_NODES:
+            break
+    sizes[id(node)] = size
+    return size
+
+
+def parse_yaml(text: str, source: str, error: type[Exception]) -> Any:
+    """``text`` parsed as YAML with PyYAML's safe loader (plain data only); a syntax error
+    (line and column), a tag that would build a Python object, or aliases that expand the
+    document beyond :data:`YAML_MAX_EXPANDED_NODES` values is an ``error`` naming ``source``."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()  # composed, aliases shared: nothing expanded yet
+        size = _expanded_size(node, {}) if node is not None else 0
+        if size > YAML_MAX_EXPANDED_NODES:
+            raise error(f"{source}: YAML anchors/aliases expand to over "
+                        f"{YAML_MAX_EXPANDED_NODES} values; refusing a possible alias bomb "
+                        "(billion laughs): write the values out or use fewer alias references")
+        return loader.construct_document(node) if node is not None else None
+    except yaml.constructor.ConstructorError as err:
+        raise error(f"{source}{_yaml_where(err)}: {_constructor_problem(err)}") from None
+    except yaml.MarkedYAMLError as err:
+        raise error(f"{source}{_yaml_where(err)}: not valid YAML: {err.problem or err}") from None
+    except yaml.YAMLError as err:
+        raise error(f"{source}: not valid YAML: {err}") from None
+    except RecursionError:
+        raise error(f"{source}: YAML nested too deeply to read") from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_where(err: yaml.MarkedYAMLError) -> str:
+    mark = err.problem_mark or err.context_mark
+    return f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+
+
+def _constructor_problem(err: yaml.constructor.ConstructorError) -> str:
+    tag = re.search(r"for the tag '([^']+)'", str(err.problem))
+    if not tag:
+        return f"not valid YAML: {err.problem}"
+    short = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+    return (f"tag {short} is not allowed: ferkit reads YAML with a safe loader, which builds "
+            "plain data only (mappings, lists, strings, numbers), never Python objects")
+
+
+def read_yaml(path: str | Path, error: type[Exception]) -> Any:
+    """A YAML file parsed by :func:`parse_yaml`; a missing file, undecodable bytes, bad
+    syntax, an unsafe tag or an alias bomb is an ``error`` naming the file."""
+    path = Path(path)
+    return parse_yaml(_read_utf8(path, error, missing=error), str(path), error)
+
+
+def check_format_version(found: Any, supported: int, what: str) -> None:
+    """Raise :class:`RunFormatError` unless ``found`` is the ``supported`` version; the
+    message says which version was found, whether it is newer or older, and what to do."""
+    if found == supported and isinstance(found, int) and not isinstance(found, bool):
+        return
+    if not isinstance(found, int) or isinstance(found, bool):
+        raise RunFormatError(f"{what} version {found!r} is not a version number (this ferkit "
+                             f"reads version {supported})")
+    if found > supported:
+        raise RunFormatError(f"{what} version {found} was written by a newer ferkit; this one "
+                             f"reads version {supported}: upgrade ferkit to read it")
+    raise RunFormatError(f"{what} version {found} was written by an older ferkit; this one "
+                         f"reads version {supported}: rerun the job with this ferkit")
 
 
 # ----------------------------------------------------------------------------- run directory
@@ -148,14 +272,11 @@ class RunDir:
             raise RunDirectoryError(f"{self.path}: no {self.RUN}, so this is not a finished "
                                     "ferkit run (still running, killed, or not a run directory)")
         record = read_json(path)
-        if not isinstance(record, dict):
-            raise RunFormatError(f"{path}: expected a JSON object, got {type(record).__name__}")
-        version = record.get("version", RUN_FORMAT_VERSION)
-        if record.get("format", RUN_FORMAT) != RUN_FORMAT or not isinstance(version, int):
-            raise RunFormatError(f"{path}: not a ferkit run record")
-        if version > RUN_FORMAT_VERSION:
-            raise RunFormatError(f"{path}: written by a newer ferkit (run format {version}; "
-                                    f"this one reads up to {RUN_FORMAT_VERSION}): upgrade ferkit")
+        if record.get("format", RUN_FORMAT) != RUN_FORMAT:
+            raise RunFormatError(f"{path}: not a ferkit run record (format "
+                                 f"{record.get('format')!r}, expected {RUN_FORMAT!r})")
+        check_format_version(record.get("version", RUN_FORMAT_VERSION), RUN_FORMAT_VERSION,
+                             f"{path}: run format")
         return record
 
     def update_run(self, **fields) -> Path:
@@ -227,10 +348,8 @@ class Preprocessing:
         if not isinstance(data, dict) or data.get("format") != PREPROCESSING_FORMAT:
             raise RunFormatError(f"{source}: not a ferkit preprocessing file "
                                     f"(expected format {PREPROCESSING_FORMAT!r})")
-        if data.get("version") != PREPROCESSING_VERSION:
-            raise RunFormatError(f"{source}: preprocessing version {data.get('version')!r} "
-                                    f"is not supported (this ferkit reads version "
-                                    f"{PREPROCESSING_VERSION})")
+        check_format_version(data.get("version"), PREPROCESSING_VERSION,
+                             f"{source}: preprocessing format")
         try:
             inputs, outputs = data["input"], data["outputs"]
             return cls(image_size=tuple(inputs["image_size"]), channels=inputs["channels"],
@@ -283,21 +402,16 @@ def _legacy_preprocessing(run_dir: Path) -> Preprocessing:
 
 
 def _config_data_section(run_dir: Path) -> dict:
-    import yaml
-
     path = run_dir / RunDir.CONFIG
     if not path.is_file():
         return {}
-    try:
-        config = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise RunFormatError(f"{path}: not valid YAML ({err})") from None
+    config = read_yaml(path, RunFormatError) or {}
     data = config.get("data") if isinstance(config, dict) else None
     return data if isinstance(data, dict) else {}
 
 
 __all__ = [
     "RunDir", "Preprocessing", "save_preprocessing", "load_preprocessing", "write_text_atomic",
-    "write_json_atomic", "read_json", "RUN_FORMAT", "RUN_FORMAT_VERSION", "DEFAULT_MARGIN",
+    "write_json_atomic", "read_json", "check_format_version", "read_yaml", "parse_yaml", "YAML_MAX_EXPANDED_NODES", "RUN_FORMAT", "RUN_FORMAT_VERSION", "DEFAULT_MARGIN",
     "PIXEL_DIVISOR", "FACE_DETECTOR",
 ]

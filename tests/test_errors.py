@@ -19,6 +19,9 @@ BUILT_IN_BASES = {
     "UnknownLabelError": ValueError, "NoFaceError": ValueError,
     "ExportMismatchError": ValueError, "ManualFilesMissingError": FileNotFoundError,
     "NotARunDirectory": FileNotFoundError, "ImageReadError": OSError,
+    # loading a model raised ValueError (a bad file) or FileNotFoundError (no file) before
+    "ModelFileError": ValueError, "ModelNotFoundError": FileNotFoundError,
+    "RunFormatError": ValueError,
 }
 
 

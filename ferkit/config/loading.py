@@ -1,8 +1,11 @@
-"""Reading configs: YAML (``yaml.safe_load``), ``--set`` overrides, then validation.
+"""Reading configs: YAML (a safe loader), ``--set`` overrides, then validation.
 
 ``load_config(path, overrides=["train.epochs=5"])`` applies ``--set``-style overrides (values
 parsed as YAML) before checking every key and type against :mod:`ferkit.config.schema`, so a
-typo or a bad value fails with the file and the key named.
+typo or a bad value fails with the file and the key named. The file is read by
+:func:`ferkit.runs.read_yaml`: non-UTF-8 bytes, syntax errors (line and column), tags that
+would build Python objects (``!!python/object``) and alias bombs raise a
+:class:`ConfigError` naming the file, and nothing in the file is ever executed.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import yaml
 
 from ferkit.config.schema import Config
 from ferkit.errors import ConfigError
+from ferkit.runs import parse_yaml, read_yaml
 
 
 def _type_name(tp) -> str:
@@ -99,7 +103,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
         raise ConfigError(f"override {text!r} must look like section.key=value")
     key, raw = text.split("=", 1)
-    return key.strip().split("."), yaml.safe_load(raw)
+    return key.strip().split("."), parse_yaml(raw, f"override {text!r}", ConfigError)
 
 
 def apply_overrides(raw: dict, overrides: Sequence[str]) -> dict:
@@ -127,15 +131,25 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    raw = read_yaml(path, ConfigError)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections (data:, model:, "
+                          f"train:, ...), got a {_yaml_kind(raw)}")
     config = config_from_dict(raw, str(path), overrides)
     rules = config.data.ferplus_rules
     if rules and not Path(rules).is_absolute() and (path.parent / rules).is_file():
         config.data.ferplus_rules = str(path.parent / rules)  # relative to the config file
     return config
+
+
+def _yaml_kind(value) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return f"string ({value[:40]!r})"
+    return type(value).__name__
 
 
 def save_config(config: Config, path: str | Path) -> Path:

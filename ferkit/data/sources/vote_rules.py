@@ -13,13 +13,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ferkit.data.samples import Samples
 from ferkit.data.sources.common import OnError
 from ferkit.data.sources.fer2013 import Usage
 from ferkit.data.sources.ferplus import FERPLUS_VOTE_COLUMNS, aligned_frames, report_dropped
 from ferkit.errors import VoteRuleError
+from ferkit.runs import read_yaml
 
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
@@ -269,10 +269,7 @@ def load_vote_rules(path: str | Path) -> VoteRules:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"vote rules file {path} does not exist")
-    try:
-        spec = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise VoteRuleError(f"vote rules {path}: not valid YAML: {error}") from None
+    spec = read_yaml(path, VoteRuleError)  # safe loader: plain data, no alias bombs
     try:
         return parse_vote_rules(spec)
     except VoteRuleError as error:
