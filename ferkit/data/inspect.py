@@ -6,7 +6,6 @@ FER+ vote file beside it), a CK+ tree (full or CK+48), a CSV manifest, or class 
 from __future__ import annotations
 
 import dataclasses
-import gzip
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from ferkit.data.samples import Samples
 from ferkit.data.sources import (
     load_ckplus, load_class_folders, load_fer2013, load_ferplus, load_manifest, read_images,
 )
+from ferkit.data.sources.fer_csv import read_header
 from ferkit.data.splits import split_report
 
 FER2013_NAMES = ("fer2013.csv.gz", "fer2013.csv")
@@ -61,9 +61,7 @@ class Inspection:
 
 
 def _csv_header(path: Path) -> list[str]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt") as handle:
-        return [c.strip() for c in handle.readline().split(",")]
+    return read_header(path, "CSV")
 
 
 def detect_format(path: str | Path) -> str:

@@ -12,6 +12,7 @@ counted): the position that aligns a FER+ row with its FER2013 row
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from pathlib import Path
 from typing import Literal, Sequence
@@ -69,7 +70,9 @@ def _pixels_slow(text: str) -> tuple[np.ndarray | None, str]:
     """Token-by-token parse that names the first problem; accepts what the fast path accepts."""
     tokens = text.split()
     if len(tokens) != PIXEL_COUNT:
-        return None, (f"'pixels' has {len(tokens)} values, expected {PIXEL_COUNT} "
+        side = math.isqrt(len(tokens))
+        other = f" (a {side}x{side} image?)" if side > 0 and side * side == len(tokens) else ""
+        return None, (f"'pixels' has {len(tokens)} values{other}, expected {PIXEL_COUNT} "
                       f"({IMAGE_SIZE}x{IMAGE_SIZE})")
     values = np.empty(PIXEL_COUNT, dtype=np.int64)
     for position, token in enumerate(tokens):

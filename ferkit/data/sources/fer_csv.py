@@ -6,9 +6,12 @@ that aligns a FER+ row with its FER2013 row.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import gzip
+import io
 import warnings
+import zlib
 from pathlib import Path
 from typing import Sequence
 
@@ -39,14 +42,45 @@ def check_columns(found: Sequence[str], expected: Sequence[str], path: Path, wha
         f"found columns {list(found)}, expected {list(expected)}")
 
 
-def _read_text(path: Path, what: str) -> str:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as stream:
-        data = stream.read()
+@contextlib.contextmanager
+def _gzip_errors(path: Path, what: str):
+    """Turn a truncated or non-gzip ``.gz`` file's errors into one naming the file."""
+    try:
+        yield
+    except EOFError as error:
+        raise FER2013FormatError(f"{what} file {path}: the gzip file is truncated or damaged "
+                                 f"({error}); download or compress it again") from None
+    except (gzip.BadGzipFile, zlib.error) as error:
+        raise FER2013FormatError(f"{what} file {path}: not a gzip file although it ends in "
+                                 f".gz ({error}); rename it or compress it with gzip") from None
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def _decode(data: bytes, path: Path, what: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise FER2013FormatError(f"{what} file {path}: not UTF-8 text ({error})") from None
+        line = data.count(b"\n", 0, error.start) + 1
+        raise FER2013FormatError(f"{what} file {path}, line {line}: not UTF-8 text (byte "
+                                 f"0x{data[error.start]:02x} at offset {error.start})") from None
+
+
+def read_header(path: Path, what: str) -> list[str]:
+    """The column names on the first line of a csv (or ``.csv.gz``), read without loading the
+    rest; a damaged gzip or a non-UTF-8 header is a named error."""
+    with _gzip_errors(path, what), _open(path) as stream:
+        line = stream.readline()
+    return [name.strip() for name in _decode(line, path, what).split(",")]
+
+
+def _read_text(path: Path, what: str) -> str:
+    """The whole file as text (un-gzipped for ``.gz``); decoding failures name the file."""
+    with _gzip_errors(path, what), _open(path) as stream:
+        data = stream.read()
+    return _decode(data, path, what)
 
 
 def _split_plain_csv(text: str, path: Path, expected: Sequence[str], what: str
@@ -70,12 +104,15 @@ def read_table(path: Path, expected: Sequence[str], what: str) -> tuple[pd.DataF
     """Every cell as text (nothing becomes NaN), after checking the header; plus the rows whose
     field count is wrong. Quoted csv files go through pandas' parser."""
     text = _read_text(path, what)
+    if not text.strip():
+        raise FER2013FormatError(f"{what} file {path}: the file is empty (expected a header "
+                                 f"line {','.join(expected)})")
     if '"' not in text:
         return _split_plain_csv(text, path, expected, what)
-    header = [str(name).strip() for name in pd.read_csv(path, nrows=0, compression="infer").columns]
-    check_columns(header, expected, path, what)
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, compression="infer")
+        header = [str(name).strip() for name in pd.read_csv(io.StringIO(text), nrows=0).columns]
+        check_columns(header, expected, path, what)
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except pd.errors.ParserError as error:
         raise FER2013FormatError(f"{what} file {path}: not a well-formed csv: {error}") from None
     table.columns = header
