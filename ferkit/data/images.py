@@ -8,12 +8,19 @@ reaches a model the same way whether it came from a dataset or from a user's pho
 2. convert to the model's channels (:func:`to_channels`; grey by OpenCV's BT.601 weights),
 3. resize with area interpolation when shrinking and cubic when enlarging (:func:`resize_image`).
 
+Every image file ferkit reads is opened by :func:`_decode` here, so an unreadable file (missing,
+no read permission, empty, truncated, not an image) is always the same named error, and a
+dataset applies one policy to them (:func:`load_images`: stop, or skip and list them).
+
 Only OpenCV and NumPy are imported here.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence
 
 import cv2
 import numpy as np
@@ -23,6 +30,15 @@ from ferkit.errors import ImageNotFoundError, ImageReadError
 #: File suffixes read as images, everywhere in ferkit (lower case).
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp",
                                      ".pgm", ".ppm")
+#: What a dataset does with an image file that cannot be read (``data.on_unreadable``).
+OnUnreadable = Literal["error", "skip"]
+#: Leading bytes of the formats ferkit's datasets use, to tell "truncated" from "not an image".
+_SIGNATURES: dict[bytes, str] = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"BM": "BMP",
+                                 b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"RIFF": "WebP",
+                                 b"P5": "PGM", b"P6": "PPM", b"P2": "PGM", b"P3": "PPM"}
+
+logger = logging.getLogger(__name__)
+
 #: File suffixes read as videos by ``ferkit predict``.
 VIDEO_EXTENSIONS: tuple[str, ...] = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg",
                                      ".mpeg", ".wmv")
@@ -57,17 +73,107 @@ def read_image_as_stored(path: str | Path) -> np.ndarray:
 
 
 def _decode(path: str | Path, flag: int) -> np.ndarray:
-    """``cv2.imread(path, flag)``, or an error that names the file and what is wrong with it."""
-    path = Path(path)
-    if not path.is_file():
+    """The decoded file (``cv2.IMREAD_*`` ``flag``), or an error naming it and what is wrong."""
+    image, problem = _try_decode(Path(path), flag)
+    if problem == _MISSING:
         raise ImageNotFoundError(f"image {path} does not exist")
-    if path.stat().st_size == 0:
-        raise ImageReadError(f"cannot read image {path}: the file is empty (0 bytes)")
-    image = cv2.imread(str(path), flag)
-    if image is None:
-        raise ImageReadError(f"cannot read image {path}: truncated, corrupt or not an image "
-                             "format OpenCV decodes")
+    if problem:
+        raise ImageReadError(f"cannot read image {path}: {problem}")
     return image
+
+
+_MISSING = "the file does not exist"
+
+
+def _try_decode(path: Path, flag: int) -> tuple[np.ndarray | None, str]:
+    """``(image, "")``, or ``(None, what is wrong)``: the one place image files are opened."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, _MISSING
+    except PermissionError:
+        return None, "permission denied (the file is not readable by this user)"
+    except OSError as error:
+        return None, f"the file cannot be opened ({error.strerror or error})"
+    if not data:
+        return None, "the file is empty (0 bytes)"
+    with _opencv_quiet():  # its own warning would repeat, unnamed, what ferkit reports
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    if image is None:
+        return None, _decode_problem(data)
+    return image, ""
+
+
+@contextlib.contextmanager
+def _opencv_quiet():
+    """OpenCV's log level raised to errors only for the duration of the block."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
+def _decode_problem(data: bytes) -> str:
+    """Why bytes did not decode: a known format cut short, or not a known image at all."""
+    kind = next((name for magic, name in _SIGNATURES.items() if data.startswith(magic)), None)
+    if kind is not None:
+        return f"truncated or corrupt {kind} data ({len(data)} bytes)"
+    return "truncated, corrupt or not an image format OpenCV decodes"
+
+
+@dataclasses.dataclass
+class LoadedImages:
+    """What :func:`load_images` read: the pixels of the readable files and the rest.
+
+    Attributes:
+        images: uint8 ``(n_read, H, W, channels)``.
+        rows: the positions (in the given paths) of those images.
+        skipped: ``(path, reason)`` for each file left out (``on_unreadable="skip"``).
+    """
+
+    images: np.ndarray
+    rows: np.ndarray
+    skipped: list[tuple[str, str]]
+
+
+def load_images(paths: Sequence[str | Path], size: Sequence[int], channels: int, *,
+                on_unreadable: OnUnreadable = "error", source: str = "dataset") -> LoadedImages:
+    """Every file of ``paths`` through :func:`load_image`, with one policy for unreadable ones.
+
+    ``on_unreadable="error"`` raises :class:`~ferkit.errors.ImageReadError` naming each file
+    that cannot be read and why (after trying all, so one run lists them all); ``"skip"``
+    leaves them out, logs how many, and returns them in ``skipped``. ``source`` starts the
+    messages.
+    """
+    if on_unreadable not in ("error", "skip"):
+        raise ValueError(f"on_unreadable must be 'error' or 'skip', got {on_unreadable!r}")
+    size = tuple(int(v) for v in size)
+    images = np.empty((len(paths), *size, channels), dtype="uint8")
+    rows, skipped = [], []
+    for row, path in enumerate(paths):
+        image, problem = _try_decode(Path(path), cv2.IMREAD_COLOR)
+        if problem:
+            skipped.append((str(path), problem))
+            continue
+        images[len(rows)] = fit_image(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), size, channels)
+        rows.append(row)
+    if skipped and on_unreadable == "error":
+        missing = any(reason == _MISSING for _, reason in skipped)
+        error = ImageNotFoundError if missing else ImageReadError
+        raise error(_unreadable_message(source, skipped))
+    if skipped:
+        logger.warning("%s: skipped %d unreadable image(s) of %d (data.on_unreadable: skip), "
+                       "e.g. %s: %s", source, len(skipped), len(paths), *skipped[0])
+    return LoadedImages(images[:len(rows)], np.asarray(rows, dtype="int64"), skipped)
+
+
+def _unreadable_message(source: str, skipped: list[tuple[str, str]]) -> str:
+    shown = "; ".join(f"{path}: {reason}" for path, reason in skipped[:3])
+    more = f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    return (f"{source}: {len(skipped)} unreadable image(s): {shown}{more}. Replace or remove "
+            "them, or set data.on_unreadable: skip to leave unreadable images out")
 
 
 def check_pixels(image: np.ndarray, name: str = "image") -> np.ndarray:
@@ -156,6 +262,12 @@ def load_image(path: str | Path, size: Sequence[int], channels: int) -> np.ndarr
     return fit_image(read_image(path), size, channels)
 
 
-__all__ = ["IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "INTERPOLATIONS", "is_image_file",
-           "read_image", "read_image_as_stored", "check_pixels", "to_channels",
-           "interpolation_code", "resize_image", "fit_image", "load_image"]
+def image_problem(path: str | Path) -> str:
+    """Why ``path`` cannot be read as an image (missing, empty, truncated, ...), or ``""``."""
+    return _try_decode(Path(path), cv2.IMREAD_COLOR)[1]
+
+
+__all__ = ["IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "INTERPOLATIONS", "OnUnreadable",
+           "LoadedImages", "is_image_file", "read_image", "read_image_as_stored",
+           "check_pixels", "to_channels", "interpolation_code", "resize_image", "fit_image",
+           "load_image", "load_images", "image_problem"]

@@ -28,6 +28,8 @@ class Samples:
         images: optional uint8 array ``(n, H, W)`` or ``(n, H, W, C)`` for in-memory sources.
         aus: the action units encoded as ``AU<n>`` columns, in target order.
         source: a short description of where the data came from (shown in errors/reports).
+        skipped: ``(path, reason)`` of each image file left out because it could not be read
+            (``data.on_unreadable: skip``); a run lists them in ``skipped_images.csv``.
     """
 
     frame: pd.DataFrame
@@ -35,10 +37,12 @@ class Samples:
     images: np.ndarray | None = None
     aus: tuple[int, ...] = ()
     source: str = ""
+    skipped: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self):
         self.classes = tuple(self.classes)
         self.aus = tuple(int(a) for a in self.aus)
+        self.skipped = tuple((str(path), str(reason)) for path, reason in self.skipped)
         if "label" not in self.frame.columns:
             raise ValueError(f"{self.source or 'Samples'}: frame has no 'label' column")
         if self.images is None and "path" not in self.frame.columns:

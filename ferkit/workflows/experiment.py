@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import keras
+import pandas as pd
 import tensorflow as tf
 
 from ferkit.config import Config, save_config
@@ -25,7 +26,7 @@ from ferkit.data.sources import load_from_config
 from ferkit.data.splits import assert_disjoint, group_split, stratified_split
 from ferkit.evaluation.evaluate import Evaluation, evaluate_model
 from ferkit.evaluation.plots import plot_history
-from ferkit.runs import RunDir, save_preprocessing
+from ferkit.runs import RunDir, save_preprocessing, write_text_atomic
 from ferkit.training import engine
 from ferkit.training.distribute import make_strategy, worker_role
 from ferkit.workflows.distill import distilled_samples
@@ -86,9 +87,24 @@ def _split_rows(samples: Samples, split, seed: int) -> Samples:
 
 
 def prepare_data(config: Config, run_dir: Path) -> Samples:
-    """Load (or first synthesise) the configured data with images, then split it."""
+    """Load (or first synthesise) the configured data with images, then split it.
+
+    With ``data.on_unreadable: skip`` the image files left out are listed, with the reason,
+    in ``run_dir``'s ``skipped_images.csv`` (only a header when none was).
+    """
     samples = load_from_config(config.data, run_dir, config.seed)
+    _record_skipped(samples, config.data.on_unreadable, Path(run_dir))
     return assign_splits(samples, config.split, config.seed)
+
+
+def _record_skipped(samples: Samples, on_unreadable: str, run_dir: Path) -> None:
+    """Write (skip mode) or withdraw (error mode: nothing can have been skipped) the list."""
+    target = RunDir(run_dir) / RunDir.SKIPPED
+    if on_unreadable != "skip":
+        target.unlink(missing_ok=True)
+        return
+    table = pd.DataFrame(list(samples.skipped), columns=["path", "reason"])
+    write_text_atomic(target, table.to_csv(index=False))
 
 
 def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,

@@ -14,8 +14,8 @@ from typing import Callable, Iterable, Literal, Mapping, Sequence
 
 import pandas as pd
 
-from ferkit.data.images import read_image
-from ferkit.errors import ImageReadError, UnknownLabelError
+from ferkit.data.images import image_problem
+from ferkit.errors import UnknownLabelError
 
 #: Raw name on disk -> unified class name, or None to exclude. A callable may raise
 #: ``ValueError``/``KeyError`` for names it does not know (``canonical_emotion`` does).
@@ -109,18 +109,12 @@ def normalise_extensions(extensions: Iterable[str]) -> tuple[str, ...]:
     return result
 
 
-def unreadable_images(paths: Iterable[str]) -> list[str]:
-    """The paths :func:`ferkit.data.images.read_image` cannot decode (missing, empty,
-    truncated or not an image), so a loader can report them before training meets them."""
-    return [path for path in paths if not _decodes(path)]
-
-
-def _decodes(path: str) -> bool:
-    try:
-        read_image(path)
-    except ImageReadError:
-        return False
-    return True
+def unreadable_images(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """``(path, reason)`` for each path :func:`ferkit.data.images.read_image` cannot read
+    (missing, no permission, empty, truncated, not an image), so a loader can report them
+    before training meets them."""
+    found = ((str(path), image_problem(path)) for path in paths)
+    return [(path, reason) for path, reason in found if reason]
 
 
 def is_hidden(path: Path) -> bool:

@@ -6,20 +6,22 @@ from typing import Sequence
 
 import numpy as np
 
-from ferkit.data.images import load_image
+from ferkit.data.images import OnUnreadable, load_images
 from ferkit.data.samples import Samples
 
 
-def read_images(samples: Samples, size: Sequence[int] = (48, 48), channels: int = 1) -> Samples:
+def read_images(samples: Samples, size: Sequence[int] = (48, 48), channels: int = 1, *,
+                on_unreadable: OnUnreadable = "error") -> Samples:
     """Decode every ``path`` of ``samples`` into ``samples.images``, uint8 ``(n, H, W, channels)``.
 
-    Each file goes through :func:`ferkit.data.images.load_image`, the path inference uses
-    too: decoded to RGB, converted to ``channels``, resized to ``size`` (area interpolation
-    to shrink, cubic to enlarge). Errors name the file that could not be read.
+    Each file goes through :func:`ferkit.data.images.load_images`, the decoding inference
+    uses too: decoded to RGB, converted to ``channels``, resized to ``size`` (area
+    interpolation to shrink, cubic to enlarge). An unreadable file is an error naming it, or
+    with ``on_unreadable="skip"`` its row is dropped and listed in ``samples.skipped``.
     """
-    size = tuple(int(v) for v in size)
-    images = np.empty((len(samples), *size, channels), dtype="uint8")
-    for i, path in enumerate(samples.frame["path"]):
-        images[i] = load_image(path, size, channels)
-    frame = samples.frame.assign(image_index=np.arange(len(samples)))
-    return dataclasses.replace(samples, frame=frame, images=images)
+    loaded = load_images(samples.frame["path"].tolist(), size, channels,
+                         on_unreadable=on_unreadable, source=samples.source or "dataset")
+    frame = samples.frame.iloc[loaded.rows].reset_index(drop=True)
+    frame = frame.assign(image_index=np.arange(len(frame)))
+    return dataclasses.replace(samples, frame=frame, images=loaded.images,
+                               skipped=(*samples.skipped, *loaded.skipped))

@@ -189,12 +189,7 @@ def _finish(frame: pd.DataFrame, classes: Sequence[str] | None, where: str, sour
             check_images: bool, on_error: OnError, skipped: list) -> Samples:
     """Decode check, class vocabulary, integer labels and the skip report shared by both loaders."""
     if check_images:
-        bad = set(unreadable_images(frame["path"]))
-        bad_items = frame.loc[frame["path"].isin(bad), "_item"].tolist()
-        if bad_items and on_error == "raise":
-            raise ImageReadError(f"{where}: {len(bad_items)} image(s) cannot be decoded, e.g. {bad_items[:5]}")
-        skipped += [(item, "cannot be decoded as an image") for item in bad_items]
-        frame = frame[~frame["path"].isin(bad)].reset_index(drop=True)
+        frame = _drop_unreadable(frame, where, on_error, skipped)
     report_skipped(source, skipped, stacklevel=3)
     if frame.empty:
         raise ValueError(f"{where}: no labelled images are left to read")
@@ -202,6 +197,19 @@ def _finish(frame: pd.DataFrame, classes: Sequence[str] | None, where: str, sour
     vocabulary = class_vocabulary(found, classes, where)
     frame["label"] = frame["emotion"].map({c: i for i, c in enumerate(vocabulary)}).astype("int64")
     return Samples(frame=frame.drop(columns="_item"), classes=vocabulary, source=source)
+
+
+def _drop_unreadable(frame: pd.DataFrame, where: str, on_error: OnError,
+                     skipped: list) -> pd.DataFrame:
+    """Rows whose image reads; the others raise (naming row and file) or go to ``skipped``."""
+    reasons = dict(unreadable_images(frame["path"]))
+    bad = [(item, f"unreadable image {path}: {reasons[path]}")
+           for item, path in zip(frame["_item"], frame["path"]) if path in reasons]
+    if bad and on_error == "raise":
+        shown = "; ".join(f"{item}: {reason}" for item, reason in bad[:5])
+        raise ImageReadError(f"{where}: {len(bad)} unreadable image(s): {shown}")
+    skipped += bad
+    return frame[~frame["path"].isin(reasons)].reset_index(drop=True)
 
 
 def load_filename_dataset(root: str | Path, template: str = FANE_TEMPLATE,

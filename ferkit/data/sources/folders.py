@@ -115,12 +115,15 @@ def _label_folders(folders: list[_ClassFolder], label_map: LabelMap | None, on_e
     return labelled
 
 
-def _drop_unreadable(frame: pd.DataFrame, on_error: OnError, skipped: list) -> pd.DataFrame:
+def _drop_unreadable(frame: pd.DataFrame, on_error: OnError, skipped: list,
+                     root: Path) -> pd.DataFrame:
     bad = unreadable_images(frame["path"])
     if bad and on_error == "raise":
-        raise ImageReadError(f"{len(bad)} image(s) cannot be decoded (truncated or not images), e.g. {bad[:5]}")
-    skipped += [(path, "cannot be decoded as an image") for path in bad]
-    return frame[~frame["path"].isin(bad)].reset_index(drop=True)
+        shown = "; ".join(f"{path}: {reason}" for path, reason in bad[:5])
+        raise ImageReadError(f"class folders {root}: {len(bad)} unreadable image(s): {shown}")
+    skipped += bad
+    unreadable = {path for path, _ in bad}
+    return frame[~frame["path"].isin(unreadable)].reset_index(drop=True)
 
 
 def load_class_folders(root: str | Path, label_map: LabelMap | None = None,
@@ -167,7 +170,7 @@ def load_class_folders(root: str | Path, label_map: LabelMap | None = None,
         raise DatasetLayoutError(f"{root}: no class folder with images is left to read")
     frame = _class_folder_frame(labelled)
     if check_images:
-        frame = _drop_unreadable(frame, on_error, skipped)
+        frame = _drop_unreadable(frame, on_error, skipped, root)
     report_skipped(source, stray + skipped, stacklevel=2)
     found: dict[str, list[str]] = {}
     for entry, name in labelled:

@@ -112,5 +112,5 @@ def load_from_config(data, workdir: str | Path, seed: int = 0) -> Samples:
     samples = _load(data, path)
     size, channels = tuple(data.image_size), data.channels
     if samples.images is None:
-        return read_images(samples, size, channels)
+        return read_images(samples, size, channels, on_unreadable=data.on_unreadable)
     return _fit_images(samples, size, channels)

@@ -72,7 +72,8 @@ def merge_samples(*samples: Samples, classes: Sequence[str] | None = None,
     aus = _common_aus(samples, names)
     frame = pd.concat(frames, ignore_index=True)
     return Samples(frame=frame, classes=merged_classes, images=images, aus=aus,
-                   source=" + ".join(dict.fromkeys(names)))
+                   source=" + ".join(dict.fromkeys(names)),
+                   skipped=tuple(item for s in samples for item in s.skipped))
 
 
 def _source_names(samples: Sequence[Samples], names: Sequence[str] | None) -> list[str]:
