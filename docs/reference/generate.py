@@ -284,7 +284,8 @@ RUN_FILES: dict[str, tuple[str, str]] = {
                     "scoring after training; `ferkit evaluate` in its output folder"),
     "EVALUATION": ("which run, data, split and test-time augmentation were scored",
                    "`ferkit evaluate`, in its output folder"),
-    "BUDGET": ("the time-budget plan: probe timings and epochs planned",
+    "BUDGET": ("the time-budget plan (probe timings, epochs planned), then how training "
+               "went: training seconds, epochs run, why it stopped",
                "training with `train.time_budget_minutes`"),
     "SKIPPED": ("one row per image file left out because it could not be read: `path`, "
                 "`reason` (empty, truncated, not an image, no permission)",

@@ -27,7 +27,7 @@ from ferkit.data import FERPLUS_EMOTIONS, Samples, build_augmenter, make_dataset
 from ferkit.data.pipeline import WEIGHT_COLUMN
 from ferkit.runs import RunDir
 from ferkit.training.budget import (BudgetPlan, BudgetSchedule, BudgetStop, plan_epochs,
-                                    time_steps)
+                                    time_epoch_overhead, time_steps)
 from ferkit.training.compile import compile_model, head_names
 from ferkit.training.fit import ValidateWhen, fit, last_epochs
 from ferkit.training.optim import make_optimizer, schedule_callbacks
@@ -157,24 +157,41 @@ def plan_budget(config: Config, samples: Samples, run_dir: Path | None, started:
     step_s, val_batch_s, tracing_s = time_steps(probe, data.train, data.val,
                                                 min(PROBE_STEPS, max(1, data.steps_per_epoch - 3)),
                                                 PROBE_VAL_BATCHES)
+    overhead_s = time_epoch_overhead(probe, data.train)
     del probe
     plan = plan_epochs(train.time_budget_minutes * 60, time.perf_counter() - started, step_s,
                        data.steps_per_epoch, val_batch_s,
                        _batches(samples, "val", train.batch_size),
                        _batches(samples, scored_split(samples), train.batch_size), tracing_s,
                        max_epochs=train.epochs, min_epochs=int(np.floor(train.warmup_epochs)) + 1,
-                       validated_epochs=train.validate_last_epochs)
+                       validated_epochs=train.validate_last_epochs, epoch_overhead_s=overhead_s)
     if run_dir is not None:
         plan.save(run_dir)
     return plan
 
 
 def _budget_callback(train, plan: BudgetPlan, deadline: float, steps: int) -> BudgetStop:
+    """The budget's hard stop (and, for a cosine, its schedule), with the probe's figures for
+    the first epoch: its tracing, and an epoch as planned (validation apart when it is)."""
+    timed_apart = plan.validation_s if train.validate_last_epochs is not None else 0.0
+    probe = dict(tracing_s=plan.tracing_s, planned_epoch_s=plan.epoch_s - timed_apart)
     if train.schedule == "cosine":
         return BudgetSchedule(deadline, train.learning_rate, train.warmup_epochs, train.epochs,
                               steps, validated_epochs=train.validate_last_epochs,
-                              validation_s=plan.validation_s)
-    return BudgetStop(deadline)
+                              validation_s=plan.validation_s, **probe)
+    return BudgetStop(deadline, **probe)
+
+
+def _record_budget(plan: BudgetPlan, budget: BudgetStop, started: float,
+                   run_dir: Path | None) -> BudgetPlan:
+    """The plan with how training went (training seconds, epochs, why it stopped), saved as
+    ``budget.json`` in ``run_dir`` when there is one."""
+    done = dataclasses.replace(plan, **budget.outcome(started, plan.epochs))
+    print(f"time budget: {done.training_s / 60:.2f} min of training, {done.epochs_run} "
+          f"epoch(s); {done.stop_reason}", flush=True)
+    if run_dir is not None:
+        done.save(run_dir)
+    return done
 
 
 def _validator(train, val_ds: tf.data.Dataset,
@@ -219,7 +236,7 @@ class TrainOutcome:
 def train(config: Config, samples: Samples, run_dir: str | Path | None = None,
           model: keras.Model | None = None, strategy: tf.distribute.Strategy | None = None,
           *, seed: int | None = None, verbose: int | str | None = None,
-          started: float | None = None) -> TrainOutcome:
+          started: float | None = None, callbacks: list | None = None) -> TrainOutcome:
     """Train the configured model on ``samples`` (``frame["split"]`` says which rows train
     and validate).
 
@@ -230,7 +247,10 @@ def train(config: Config, samples: Samples, run_dir: str | Path | None = None,
     the global batch. ``run_dir`` keeps the checkpoint, the logs and the epoch backup (see
     :func:`ferkit.training.fit.fit`); without one nothing is written. ``seed`` (default
     ``config.seed``) seeds Keras first; ``verbose`` overrides ``train.verbose``; ``started``
-    (a ``time.perf_counter()`` value, default now) is when a time budget's clock started.
+    (a ``time.perf_counter()`` value, default now) is when a time budget's clock started;
+    a budgeted run writes how its training went into ``budget.json``
+    (:meth:`ferkit.training.budget.BudgetStop.outcome`). ``callbacks`` run after the run's own
+    at every epoch end, e.g. a report's scoring inside :func:`ferkit.training.budget.paused`.
     """
     started = time.perf_counter() if started is None else started
     run_dir = Path(run_dir) if run_dir is not None else None
@@ -257,9 +277,12 @@ def train(config: Config, samples: Samples, run_dir: str | Path | None = None,
         history = fit(model, data.train, data.val, run_dir, config.train.epochs,
                       config.train.patience,
                       config.train.verbose if verbose is None else verbose,
-                      extra_callbacks=schedule_callbacks(config.train) + budget,
+                      extra_callbacks=[*schedule_callbacks(config.train), *budget,
+                                       *(callbacks or [])],
                       resume=config.train.resume, tensorboard=config.train.tensorboard,
                       validator=validator)
+        if plan is not None:
+            _record_budget(plan, budget[0], started, run_dir)
     validated = (None if validator is None else  # 1-based, with seconds each
                  {str(e + 1): round(s, 2) for e, s in validator.seconds.items()})
     return TrainOutcome(model, history, config, validated, int(strategy.num_replicas_in_sync))

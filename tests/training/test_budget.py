@@ -11,10 +11,15 @@ import tensorflow as tf
 
 from ferkit.config import config_from_dict
 from ferkit.workflows import run_experiment
-from ferkit.training.budget import (BUDGET_FILE, EPOCH_MARGIN, REPORT_S, BudgetPlan,
-                                    BudgetSchedule, BudgetStop, CosineSegment, plan_epochs,
-                                    time_steps)
+from ferkit.training.budget import (BUDGET_FILE, EPOCH_MARGIN, MIN_SPREAD, REPORT_S, SPREAD_Z,
+                                    BudgetPlan, BudgetSchedule, BudgetStop, CosineSegment,
+                                    plan_epochs, time_steps)
 from ferkit.training.engine import plan_budget
+from ferkit.training import budget as budget_module
+
+
+def _reserve(epoch_s: float, epochs: int) -> float:
+    return SPREAD_Z * MIN_SPREAD * epoch_s * np.sqrt(epochs)
 
 
 def test_plan_takes_the_most_epochs_that_fit_after_fixed_costs():
@@ -25,15 +30,24 @@ def test_plan_takes_the_most_epochs_that_fit_after_fixed_costs():
     final_eval_s = 10 * 0.2 * EPOCH_MARGIN + REPORT_S
     budget_s, spent_s = 1800.0, 60.0
     plan = plan_epochs(budget_s, spent_s, **kwargs)
-    left = budget_s - spent_s - 20.0 - final_eval_s
-    assert plan.epochs == int(left // epoch_s) == 31
+    assert plan.epochs == 30  # 31 would fit at exactly 54.6 s each, with no room for noise
     assert np.isclose(plan.epoch_s, epoch_s)
-    # every planned second is inside the budget, and one more epoch would not be
+    # every planned second, and the noise reserve, is inside the budget; one more epoch is not
     total = spent_s + 20.0 + plan.epochs * epoch_s + final_eval_s
-    assert total <= budget_s < total + epoch_s
+    assert total + _reserve(epoch_s, plan.epochs) <= budget_s
+    assert total + epoch_s + _reserve(epoch_s, plan.epochs + 1) > budget_s
     assert plan_epochs(budget_s, spent_s, **{**kwargs, "max_epochs": 12}).epochs == 12
     assert plan_epochs(30.0, spent_s, **kwargs, min_epochs=2).epochs == 2
-    assert "31 epochs" in plan.describe() and "30.0 min" in plan.describe()
+    assert "30 epochs" in plan.describe() and "30.0 min" in plan.describe()
+
+
+def test_the_checkpoint_and_data_restart_of_every_epoch_are_planned_for():
+    kwargs = dict(step_s=0.5, steps_per_epoch=100, val_batch_s=0.2, val_batches=10,
+                  test_batches=10, tracing_s=20.0, max_epochs=100)
+    bare = plan_epochs(1800.0, 60.0, **kwargs)
+    saving = plan_epochs(1800.0, 60.0, **kwargs, epoch_overhead_s=8.0)
+    assert saving.epoch_s == pytest.approx(bare.epoch_s + 8.0 * EPOCH_MARGIN)
+    assert saving.epochs < bare.epochs and saving.epoch_overhead_s == pytest.approx(8.4)
 
 
 def test_plan_round_trips_and_a_foreign_file_is_named(tmp_path):
@@ -68,12 +82,15 @@ def test_budget_stop_ends_training_when_the_next_epoch_would_overrun(seconds_lef
     assert len(stop.epoch_s) == epochs_run and stop.next_epoch_s() > 0
 
 
-def test_budget_stop_expects_the_typical_epoch_unless_the_last_was_slower():
+def test_budget_stop_projects_the_mean_epoch_or_a_slower_last_one_with_a_noise_reserve():
     stop = BudgetStop(0.0)
-    stop.epoch_s = [60.0, 62.0, 130.0, 61.0, 60.0]  # one stall is not the next epoch's length
-    assert stop.next_epoch_s() == 61.0
-    stop.epoch_s.append(90.0)  # a slowdown that lasts is
-    assert stop.next_epoch_s() == 90.0
+    stop.epoch_s = [100.0, 60.0, 60.0, 60.0]  # the first epoch traces: left out
+    assert stop.train_epoch_s() == 60.0
+    assert stop.next_epoch_s() == pytest.approx(60.0 + SPREAD_Z * MIN_SPREAD * 60.0)
+    stop.epoch_s = [100.0, 70.0, 50.0, 70.0, 50.0]  # noisy epochs keep more in reserve
+    assert stop.next_epoch_s() == pytest.approx(60.0 + SPREAD_Z * np.std([50, 70, 50, 70], ddof=1))
+    stop.epoch_s.append(90.0)  # a slowdown that lasts: the last epoch's length, not the mean
+    assert stop.train_epoch_s() == 90.0 and stop.next_epoch_s() > 90.0
 
 
 def test_time_steps_measures_positive_step_and_validation_times():
@@ -254,7 +271,8 @@ def test_validating_late_follows_the_plan_and_counts_its_passes_apart():
             break
     assert epoch + 1 == schedule.epochs == 10 and not schedule.replanned
     assert clock[0] <= 620.0 and sorted(schedule.validation.seconds) == [8, 9]
-    assert schedule.next_epoch_s() == pytest.approx(75.0)
+    # 55 s + the 20 s pass, and the noise reserve (constant epochs: the least spread)
+    assert schedule.next_epoch_s() == pytest.approx(75.0 + SPREAD_Z * MIN_SPREAD * 55.0)
     # when the plan shrinks, the validated epochs move with its end
     slow = _schedule(validated_epochs=2, validation_s=20.0)
     slow.validation = _Validation()
@@ -301,3 +319,121 @@ def test_the_best_checkpoint_passes_over_epochs_without_validation(tmp_path):
     assert not (tmp_path / "best.keras").exists()
     checkpoint.on_epoch_end(2, {"loss": 0.5, "val_loss": 0.9})
     assert (tmp_path / "best.keras").is_file() and checkpoint.best == 0.9
+
+
+# --------------------------------------------------------------------------- the hard stop
+class _FakeClock(budget_module.PausableClock):
+    """A clock that moves only when a test moves it."""
+
+    def __init__(self):
+        super().__init__()
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class _Takes(keras.callbacks.Callback):
+    """Makes each training step take ``step_s(epoch)`` seconds on the fake clock, and each
+    epoch end ``end_s`` more (placed after the budget: the backup it cannot see coming)."""
+
+    def __init__(self, clock: _FakeClock, step_s=lambda epoch: 0.0, end_s: float = 0.0):
+        super().__init__()
+        self.clock, self.step_s, self.end_s, self.epoch = clock, step_s, end_s, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.clock.t += self.step_s(self.epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.clock.t += self.end_s
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    clock = _FakeClock()
+    monkeypatch.setattr(budget_module, "CLOCK", clock)
+    return clock
+
+
+def test_the_hard_stop_counts_the_time_between_epochs_and_never_overruns(fake_clock):
+    # 32 steps of 1 s and 5 s of backup after each check: checks at 32, 69, 106, 143, 180 s.
+    # Projecting the 32 s of the steps alone would start a sixth epoch at 180 s and end it at
+    # 217 + 5 s, past the 215 s deadline.
+    model, data = _tiny()
+    stop = BudgetStop(215.0, verbose=False)
+    model.fit(data, epochs=20, verbose=0, callbacks=[_Takes(fake_clock, lambda e: 1.0), stop,
+                                                    _Takes(fake_clock, end_s=5.0)])
+    outcome = stop.outcome(started=0.0, planned_epochs=20)
+    assert outcome["epochs_run"] == stop.stopped_epoch == 5
+    assert outcome["training_s"] == pytest.approx(185.0) and outcome["training_s"] <= 215.0
+    assert outcome["epoch_seconds"] == [32.0, 37.0, 37.0, 37.0, 37.0]
+    assert outcome["stop_reason"].startswith("time budget: stopped after epoch 5")
+
+
+def test_time_paused_for_scoring_is_not_training_time(fake_clock):
+    model, data = _tiny()
+
+    class ScoreEachEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            with budget_module.paused():
+                fake_clock.t += 50.0
+
+    stop = BudgetStop(1000.0, verbose=False)
+    model.fit(data, epochs=3, verbose=0, callbacks=[_Takes(fake_clock, lambda e: 1.0), stop,
+                                                   ScoreEachEpoch()])
+    outcome = stop.outcome(started=0.0, planned_epochs=3)
+    assert outcome["training_s"] == pytest.approx(96.0) and outcome["epoch_seconds"] == [32.0] * 3
+    assert outcome["stop_reason"] == "the plan's last epoch (3 of 3)"
+
+
+def test_the_real_clock_leaves_paused_time_out():
+    stop = BudgetStop(0.0, verbose=False)
+    before = stop.now()
+    with budget_module.paused():
+        time.sleep(0.2)
+    assert stop.now() - before < 0.1
+
+
+def test_a_slowdown_shortens_the_cosine_so_it_ends_at_zero_inside_the_budget(fake_clock):
+    # 10 epochs of 32 steps planned into 400 s at 1 s a step; from the third epoch steps take
+    # 2 s, so only 7 or so fit: the cosine must end, annealed, at the last one that fits
+    model, data = _tiny()
+    schedule = BudgetSchedule(400.0, rate=1e-2, warmup_epochs=1, epochs=10, steps_per_epoch=32,
+                              verbose=False)
+    rates = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_begin=lambda batch, logs: rates.append(float(model.optimizer.learning_rate)))
+    model.fit(data, epochs=10, verbose=0, callbacks=[
+        _Takes(fake_clock, lambda epoch: 1.0 if epoch < 2 else 2.0), schedule, record,
+        _Takes(fake_clock, end_s=2.0)])
+    outcome = schedule.outcome(started=0.0, planned_epochs=10)
+    assert 3 <= outcome["epochs_run"] == schedule.epochs < 10
+    assert outcome["training_s"] <= 400.0
+    assert "shortened from the plan's 10" in outcome["stop_reason"]
+    assert rates[-1] < 0.01 * 1e-2  # annealed: the last step's rate is nearly 0
+    assert all(epochs <= 10 for _, epochs in schedule.replanned)
+
+
+@pytest.mark.slow
+def test_a_budgeted_run_records_its_training_time_inside_the_budget(tmp_path):
+    config = _recipe(0.4, epochs=200)  # 24 s, 10 of them for the final evaluation: < 200 epochs fit
+    run_experiment(config, tmp_path / "run")
+    done = BudgetPlan.load(tmp_path / "run")
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert done.epochs <= config.train.epochs and done.epochs_run <= done.epochs
+    assert done.epochs_run == info["epochs_run"] == len(done.epoch_seconds)
+    assert 0 < done.training_s <= done.elapsed_s <= done.budget_s - done.final_eval_s
+    assert done.stop_reason and done.epoch_overhead_s > 0
+
+
+def test_while_only_the_first_epoch_is_timed_the_probe_s_tracing_is_left_out():
+    stop = BudgetStop(0.0, tracing_s=30.0, planned_epoch_s=50.0)
+    stop.epoch_s = [100.0]
+    assert stop.train_epoch_s() == 70.0
+    stop.epoch_s = [60.0]  # the probe over-estimated tracing: never below its planned epoch
+    assert stop.train_epoch_s() == 50.0
+    stop.epoch_s = [100.0, 65.0]  # once a second epoch is timed, the first is left out
+    assert stop.train_epoch_s() == 65.0
