@@ -92,7 +92,7 @@ def _train_or_load(config: Config, samples: Samples, run_dir: Path, start_from: 
     if RunDir(run_dir).is_complete():
         if verbose:
             print(f"[occlusion] {run_dir.name}: reloading finished model", flush=True)
-        return keras.models.load_model(RunDir(run_dir) / RunDir.MODEL), False
+        return keras.models.load_model(RunDir(run_dir) / RunDir.MODEL, safe_mode=True), False
     if verbose:
         print(f"[occlusion] {run_dir.name}: training into {run_dir}", flush=True)
     start = time.perf_counter()
