@@ -24,6 +24,14 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
                         help="override a config value, e.g. --set train.epochs=5 (repeatable)")
 
 
+def add_unsafe_load_option(parser: argparse.ArgumentParser) -> None:
+    """``--unsafe-load``: load ``.keras`` files with Keras ``safe_mode=False``."""
+    parser.add_argument("--unsafe-load", action="store_true",
+                        help="load the .keras model with Keras safe_mode=False, which lets the "
+                             "file run Python code (e.g. a Lambda layer's function): only for a "
+                             "file you trust; a warning is printed")
+
+
 def config_overrides(args: argparse.Namespace, **options: str) -> list[str]:
     """``--set`` values, then ``data.path`` from ``--data`` and each ``options`` key whose
     argument was given (``options`` maps an attribute of ``args`` to a config key)."""
