@@ -28,9 +28,22 @@ LabelSet = Literal["ckplus7", "ckplus8", "3way"]
 FILE_NAME = re.compile(r"^(S\d+)_(\d+)_(\d+)\.png$", re.IGNORECASE)
 
 
+def _read_text(path: str | Path, kind: str) -> str:
+    """A CK+ text file's content; unreadable or non-UTF-8 files are a :class:`CKPlusFormatError`."""
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CKPlusFormatError(f"CK+ {kind} file {path}: not UTF-8 text (byte "
+                                f"0x{error.object[error.start]:02x} at position {error.start})"
+                                ) from None
+    except OSError as error:
+        raise CKPlusFormatError(f"CK+ {kind} file {path} cannot be read: "
+                                f"{error.strerror or error}") from None
+
+
 def parse_emotion_file(path: str | Path) -> int:
     """The CK+ emotion code (0..7) written in an ``*_emotion.txt`` file."""
-    text = Path(path).read_text().split()
+    text = _read_text(path, "emotion").split()
     if len(text) != 1:
         raise CKPlusFormatError(f"CK+ emotion file {path}: expected one number, got {len(text)} tokens")
     try:
@@ -47,10 +60,18 @@ def parse_facs_file(path: str | Path, on_error: Literal["raise", "warn"] = "rais
 
     Each line holds an AU code and an intensity. A line whose AU code is not a whole number
     (real CK+ has one written as ``1.7``) raises :class:`CKPlusFormatError` naming the file and
-    line, or with ``on_error="warn"`` is reported with a warning and skipped.
+    line, or with ``on_error="warn"`` is reported with a warning and skipped. A file without
+    any line, or not UTF-8 text, is an error too (with ``"warn"``: a warning, and no AUs).
     """
+    try:
+        text = _read_text(path, "FACS")
+    except CKPlusFormatError as error:
+        return _facs_fault(str(error), on_error)
+    if not text.strip():
+        return _facs_fault(f"CK+ FACS file {path} is empty (expected one 'AU intensity' line "
+                           "per coded action unit)", on_error)
     aus: dict[int, float] = {}
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         tokens = line.split()
         if not tokens:
             continue
@@ -63,6 +84,14 @@ def parse_facs_file(path: str | Path, on_error: Literal["raise", "warn"] = "rais
             continue
         aus[int(float(tokens[0]))] = float(tokens[1])
     return aus
+
+
+def _facs_fault(message: str, on_error: str) -> dict[int, float]:
+    """Raise ``message``, or with ``on_error="warn"`` warn and read the file as no AUs."""
+    if on_error == "raise":
+        raise CKPlusFormatError(message)
+    warnings.warn(message + " (read as no action units)", stacklevel=3)
+    return {}
 
 
 def _facs_line_problem(tokens: list[str]) -> str:
@@ -80,7 +109,7 @@ def _facs_line_problem(tokens: list[str]) -> str:
 def parse_landmarks_file(path: str | Path) -> np.ndarray:
     """The ``(68, 2)`` float32 (x, y) points of a CK+ ``*_landmarks.txt`` file."""
     rows = []
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+    for number, line in enumerate(_read_text(path, "landmarks").splitlines(), start=1):
         tokens = line.split()
         if not tokens:
             continue
@@ -164,6 +193,29 @@ def _ck48_rows(root: Path, on_error) -> list[dict]:
     return rows
 
 
+def _check_facs_frames(root: Path, layout: str, rows: list[dict], on_error: str) -> None:
+    """Every ``FACS/*_facs.txt`` codes a frame the tree holds, or the file is named (with
+    ``on_error="warn"``: a warning), so AUs are never attached to an image that is not there."""
+    facs_root = root / "FACS"
+    if not facs_root.is_dir():
+        return
+    ck48_stems = {Path(row["path"]).stem for row in rows}
+    for facs in sorted(facs_root.glob("S*/*/*_facs.txt")):
+        stem = facs.name[: -len("_facs.txt")]
+        subject, sequence = facs.parent.parent.name, facs.parent.name
+        if layout == "full":
+            image = root / "cohn-kanade-images" / subject / sequence / f"{stem}.png"
+            missing = None if image.is_file() else f"its image {image} does not exist"
+        else:
+            missing = None if stem in ck48_stems else f"no CK+48 image is named {stem}.png"
+        if missing is None:
+            continue
+        message = f"CK+ FACS file {facs} codes frame {stem}, but {missing}"
+        if on_error == "raise":
+            raise CKPlusFormatError(message)
+        warnings.warn(message + " (file ignored)", stacklevel=3)
+
+
 def _label_vocabulary(labels: LabelSet) -> tuple[str, ...]:
     vocabularies = {"ckplus7": CKPLUS7, "ckplus8": CKPLUS_EMOTIONS, "3way": HIGH_LEVEL}
     if labels not in vocabularies:
@@ -183,7 +235,11 @@ def _attach_subject_attributes(frame: pd.DataFrame, root: Path) -> pd.DataFrame:
     table = root / "subjects.csv"
     if not table.is_file():
         return frame
-    attributes = pd.read_csv(table, dtype=str)
+    try:
+        attributes = pd.read_csv(table, dtype=str)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise CKPlusFormatError(f"{table}: not a readable CSV table "
+                                f"({str(error).splitlines()[0]})") from None
     if "subject" not in attributes.columns:
         raise CKPlusFormatError(f"{table}: needs a 'subject' column, has {list(attributes.columns)}")
     return frame.merge(attributes, on="subject", how="left", validate="many_to_one")
@@ -218,6 +274,7 @@ def load_ckplus(root: str | Path, *, labels: LabelSet = "ckplus7", n_peak: int =
     layout = detect_layout(root)
     rows = (_full_tree_rows(root, n_peak, neutral_frames, on_error) if layout == "full"
             else _ck48_rows(root, on_error))
+    _check_facs_frames(root, layout, rows, on_error)
     if neutral_frames and labels != "ckplus8":
         raise ValueError("neutral_frames needs labels='ckplus8' (neutral is not a class otherwise)")
     missing = sorted({f"{r['subject']}/{r['sequence']}" for r in rows if r["facs"] is None})
