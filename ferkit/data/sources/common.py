@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Literal, Mapping, Sequence
 import pandas as pd
 
 from ferkit.data.images import image_problem
-from ferkit.errors import UnknownLabelError
+from ferkit.errors import DataError, UnknownLabelError
 
 #: Raw name on disk -> unified class name, or None to exclude. A callable may raise
 #: ``ValueError``/``KeyError`` for names it does not know (``canonical_emotion`` does).
@@ -82,13 +82,13 @@ def class_vocabulary(found: Mapping[str, Sequence[str]], classes: Sequence[str] 
         return tuple(sorted(found))
     classes = tuple(classes)
     if len(set(classes)) != len(classes):
-        raise ValueError(f"{source}: classes has duplicates: {list(classes)}")
+        raise DataError(f"{source}: classes has duplicates: {list(classes)}")
     unexpected = {name: where for name, where in found.items() if name not in classes}
     if unexpected:
         details = "; ".join(f"{name!r} from {', '.join(map(str, where[:3]))}"
                             for name, where in sorted(unexpected.items()))
-        raise ValueError(f"{source}: classes {list(classes)} lack {details}; add them to classes, "
-                         f"or map them to None in label_map to exclude them")
+        raise UnknownLabelError(f"{source}: classes {list(classes)} lack {details}; add them to "
+                                "classes, or map them to None in label_map to exclude them")
     absent = [name for name in classes if name not in found]
     if absent:
         warnings.warn(f"{source}: classes {absent} have no images", stacklevel=3)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -28,7 +29,9 @@ from ferkit.data.sources.common import (
     LabelMap, OnError, check_on_error, class_vocabulary, has_extension, normalise_extensions,
     report_skipped, resolve_label, unreadable_images,
 )
-from ferkit.errors import FilenameTemplateError, ImageReadError, ManifestError, UnknownLabelError
+from ferkit.errors import (
+    DataError, FilenameTemplateError, ImageReadError, ManifestError, UnknownLabelError,
+)
 
 #: Seed 000's naming convention.
 FANE_TEMPLATE = "{expression}_{race}_{gender}_{index}"
@@ -192,7 +195,7 @@ def _finish(frame: pd.DataFrame, classes: Sequence[str] | None, where: str, sour
         frame = _drop_unreadable(frame, where, on_error, skipped)
     report_skipped(source, skipped, stacklevel=3)
     if frame.empty:
-        raise ValueError(f"{where}: no labelled images are left to read")
+        raise DataError(f"{where}: no labelled images are left to read")
     found = frame.groupby("emotion", sort=True)["_item"].apply(list).to_dict()
     vocabulary = class_vocabulary(found, classes, where)
     frame["label"] = frame["emotion"].map({c: i for i, c in enumerate(vocabulary)}).astype("int64")
@@ -323,14 +326,34 @@ def load_manifest(csv_path: str | Path, path_column: str = "path", label_column:
 
 
 def _read_manifest(csv_path: Path, path_column: str, label_column: str) -> pd.DataFrame:
-    try:
-        header = pd.read_csv(csv_path, nrows=0).columns
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"manifest {csv_path} is empty (no header line)") from None
+    header = _read_csv(csv_path, nrows=0).columns
     missing = [c for c in (path_column, label_column) if c not in header]
     if missing:
-        raise ValueError(f"manifest {csv_path}: no column(s) {missing}; columns are {list(header)}")
-    return pd.read_csv(csv_path, dtype={path_column: str, label_column: str})
+        raise ManifestError(f"manifest {csv_path}: no column(s) {missing}; columns are "
+                            f"{list(header)}")
+    return _read_csv(csv_path, dtype={path_column: str, label_column: str})
+
+
+def _read_csv(csv_path: Path, **options) -> pd.DataFrame:
+    """``pd.read_csv`` with its failures (empty, ragged rows, not UTF-8) as a
+    :class:`ManifestError` naming the file. A row with more cells than the header is an error
+    too, where pandas would quietly read the extra cells as an index or drop them."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(csv_path, encoding="utf-8", index_col=False, **options)
+    except pd.errors.ParserWarning:
+        raise ManifestError(f"manifest {csv_path}: not a well-formed CSV table (a row has more "
+                            "cells than the header)") from None
+    except pd.errors.EmptyDataError:
+        raise ManifestError(f"manifest {csv_path} is empty (no header line)") from None
+    except pd.errors.ParserError as error:
+        raise ManifestError(f"manifest {csv_path}: not a well-formed CSV table "
+                            f"({str(error).strip()})") from None
+    except UnicodeDecodeError as error:
+        raise ManifestError(f"manifest {csv_path}: not UTF-8 text (byte "
+                            f"0x{error.object[error.start]:02x} at position {error.start})"
+                            ) from None
 
 
 def _keep_raw_columns(table: pd.DataFrame, path_column: str, label_column: str,
@@ -339,7 +362,7 @@ def _keep_raw_columns(table: pd.DataFrame, path_column: str, label_column: str,
     renames = {name: f"{name}_raw" for name in ("path", "label", "emotion") if name in table.columns}
     clashes = [new for new in renames.values() if new in table.columns]
     if clashes:
-        raise ValueError(f"{where}: columns {clashes} clash with the names ferkit keeps raw values "
+        raise ManifestError(f"{where}: columns {clashes} clash with the names ferkit keeps raw values "
                          f"under; rename them")
     return renames.get(path_column, path_column), renames.get(label_column, label_column), \
         table.rename(columns=renames)
@@ -356,6 +379,7 @@ def _drop_bad_rows(table: pd.DataFrame, path_column: str, label_column: str, on_
                    where: str, skipped: list) -> pd.DataFrame:
     problems = [_row_problem(resolved, raw_path, label)
                 for resolved, raw_path, label in zip(table["path"], table[path_column], table[label_column])]
+    problems = _mark_duplicates(table["path"], table["_item"], problems)
     bad = [(item, problem) for item, problem in zip(table["_item"], problems) if problem]
     if bad and on_error == "raise":
         listed = "; ".join(f"{item}: {problem}" for item, problem in bad[:10])
@@ -367,11 +391,25 @@ def _drop_bad_rows(table: pd.DataFrame, path_column: str, label_column: str, on_
     return table
 
 
+def _mark_duplicates(paths: pd.Series, items: pd.Series, problems: list[str]) -> list[str]:
+    """``problems`` with each repeat of an image path marked, naming the row it repeats (the
+    first listing stays), so one image is never counted, or split, twice."""
+    first: dict[str, str] = {}
+    marked = []
+    for path, item, problem in zip(paths, items, problems):
+        if not problem and path in first:
+            problem = f"duplicate of {first[path]}: {path} is listed more than once"
+        elif not problem:
+            first[path] = item
+        marked.append(problem)
+    return marked
+
+
 def _row_problem(resolved: str, raw_path, label) -> str:
     if not resolved:
         return "empty path"
     if not isinstance(label, str) or not label.strip():
-        return f"empty label for {raw_path}"
+        return f"empty label (blank or NaN) for {raw_path}"
     if not Path(resolved).is_file():
         return f"file {resolved} does not exist"
     return ""
