@@ -229,8 +229,11 @@ def cli_page() -> str:
     with help_width(HELP_WIDTH):
         body = [*index, "", *cli_command_lines(parser, "", 2)]
     intro = """
-Every command's `--help`, as `ferkit` prints it. `--verbose` (before the command) shows
-TensorFlow's start-up messages; `--debug` prints the full traceback when a command fails.
+Every command's `--help`, as `ferkit` prints it. `--verbose` shows TensorFlow's start-up
+messages; `--debug` prints the full traceback when a command fails (both may stand before or
+after the command). Exit codes: 0 done; 2 bad input or arguments (one line naming the file and
+the problem); 1 no command, or a ferkit bug (its traceback, with a line asking to report it);
+130 interrupted (Ctrl-C).
 """
     return page("Command-line reference", intro, body)
 
