@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from ferkit.cli._argtypes import whole_number
+
 
 def run(args: argparse.Namespace) -> int:
     """Score, write, print accuracy and macro-F1."""
@@ -50,7 +52,8 @@ def register(commands) -> None:
                         help="also average over the image's centre enlarged by each FACTOR (> 1; "
                              "the FER2013 recipe uses 1.08 1.16, with --tta and --tta-shift 2: "
                              "14 views)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=whole_number(1), default=64,
+                        help="images per prediction batch (default 64)")
     parser.set_defaults(run=run)
 
 

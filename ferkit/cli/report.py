@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ferkit.cli._argtypes import whole_number
+
 #: ``ferkit.report.MAX_ROWS``, repeated so ``--help`` loads no pandas (the report tests check
 #: that the two agree).
 MAX_ROWS = 100
@@ -23,7 +25,7 @@ def register(commands) -> argparse.ArgumentParser:
                                                 "directory")
     parser.add_argument("run_dir", help="run directory written by `ferkit train`")
     parser.add_argument("--out", help="HTML file to write (default RUN_DIR/report.html)")
-    parser.add_argument("--max-rows", type=int, default=MAX_ROWS,
+    parser.add_argument("--max-rows", type=whole_number(1), default=MAX_ROWS,
                         help=f"rows shown per CSV table (default {MAX_ROWS})")
     parser.set_defaults(run=run)
     return parser

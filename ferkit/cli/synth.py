@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from ferkit.cli._argtypes import whole_number
+
 #: ``--format`` choices, the default first.
 FORMATS: tuple[str, ...] = ("ckplus", "ck48", "fer2013", "folders")
 
@@ -17,6 +19,8 @@ LAYOUT_FORMATS = {"full": "ckplus", "ck48": "ck48"}
 
 #: Side of a FER2013 image; the format has no other size.
 FER2013_SIZE = 48
+#: Smallest image side the face generator draws (``SyntheticConfig.size``'s lower bound).
+MIN_SIZE = 8
 
 
 def class_mapping(text: str) -> tuple[str, str]:
@@ -99,15 +103,16 @@ def register(commands) -> None:
                        help="on-disk format (default ckplus)")
     synth.add_argument("--layout", choices=tuple(LAYOUT_FORMATS), default=None,
                        help="old spelling: full = --format ckplus, ck48 = --format ck48")
-    synth.add_argument("--subjects", type=int, default=40, help="synthetic people")
+    synth.add_argument("--subjects", type=whole_number(1), default=40, help="synthetic people")
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--size", type=int, default=None,
+    synth.add_argument("--size", type=whole_number(MIN_SIZE), default=None,
                        help="image side in pixels (default 48; FER2013 is always 48)")
     ckplus = synth.add_argument_group("ckplus and ck48")
-    ckplus.add_argument("--sequences", type=int, default=7, help="sequences per subject")
-    ckplus.add_argument("--frames", type=int, default=6, help="frames per sequence")
+    ckplus.add_argument("--sequences", type=whole_number(1), default=7,
+                        help="sequences per subject")
+    ckplus.add_argument("--frames", type=whole_number(1), default=6, help="frames per sequence")
     images = synth.add_argument_group("fer2013 and folders")
-    images.add_argument("--images", type=int, default=600,
+    images.add_argument("--images", type=whole_number(1), default=600,
                         help="images in all (folders: split evenly over the classes)")
     images.add_argument("--classes", nargs="+", type=class_mapping, metavar="FOLDER=EMOTION",
                         help="folders: each class folder and the synthetic emotion drawn for "
