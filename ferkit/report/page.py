@@ -67,6 +67,8 @@ def build_report(run_dir: str | Path, out: str | Path | None = None,
         out: the HTML file (default ``run_dir/report.html``); a folder gets ``report.html``.
         max_rows: longer CSV tables show their first ``max_rows`` rows.
     """
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise ValueError(f"max_rows must be a whole number >= 1, got {max_rows!r}")
     run_dir = check_run_dir(run_dir)
     out = Path(out) if out is not None else run_dir / REPORT_NAME
     if out.is_dir():

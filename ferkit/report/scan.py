@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from ferkit.errors import NotARunDirectory
+from ferkit.errors import NotARunDirectory, RunFormatError
 from ferkit.runs import RunDir
 
 #: Files without which a folder is not a run directory the report can describe.
@@ -69,20 +69,30 @@ def check_run_dir(run_dir: str | Path) -> Path:
     return run_dir
 
 
-def read_json(path: Path) -> dict:
-    """A JSON object from ``path``; the error names the file."""
+def read_text(path: Path) -> str:
+    """A run file's UTF-8 text; other bytes are a :class:`RunFormatError` naming the file."""
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise RunFormatError(f"{path} is not UTF-8 text (byte {err.start}: "
+                             f"{err.reason}); the run directory is damaged") from None
+
+
+def read_json(path: Path) -> dict:
+    """A JSON object from ``path``; the error (a :class:`RunFormatError`) names the file."""
+    try:
+        value = json.loads(read_text(path))
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from err
+        raise RunFormatError(f"{path} is not valid JSON: {err}") from None
     if not isinstance(value, dict):
-        raise ValueError(f"{path} should hold a JSON object, found {type(value).__name__}")
+        raise RunFormatError(f"{path} should hold a JSON object, found {type(value).__name__}")
     return value
 
 
 def read_config(path: Path) -> tuple[str, dict]:
-    """The config's YAML text and its parsed mapping (empty when it does not parse)."""
-    text = path.read_text(encoding="utf-8")
+    """The config's YAML text and its parsed mapping (empty when it does not parse: the page
+    still shows the text); text that is not UTF-8 is a :class:`RunFormatError`."""
+    text = read_text(path)
     try:
         parsed = yaml.safe_load(text)
     except yaml.YAMLError:

@@ -262,6 +262,10 @@ def broken_older_run(run: Path) -> None:
     (run / RunDir.RUN).write_text(json.dumps(record))
 
 
+def overwrite(name: str, content: bytes) -> Callable[[Path], None]:
+    return lambda run: (run / name).write_bytes(content)
+
+
 def corrupt_run_json(run: Path) -> None:
     (run / RunDir.RUN).write_text('{"format": "ferkit-run", ')
 
@@ -408,6 +412,10 @@ CASES = [
          ("no_data",)),
     Case("evaluate-unknown-split", run_command("evaluate", "--split", "holdout", data=True),
          ("holdout",)),
+    Case("evaluate-batch-size-zero", run_command("evaluate", "--batch-size", "0", data=True),
+         ("--batch-size", r"\b0\b"), usage=True),
+    Case("evaluate-tta-shift-fraction", run_command("evaluate", "--tta-shift", "2.5", data=True),
+         ("--tta-shift", "2.5"), usage=True),
     Case("evaluate-tta-zoom-below-one", run_command("evaluate", "--tta-zoom", "0.5", data=True),
          ("--tta-zoom", "0.5"), usage=True),
     Case("evaluate-tta-shift-negative", run_command("evaluate", "--tta-shift", "-2", data=True),
@@ -427,6 +435,11 @@ CASES = [
     Case("predict-empty-folder",
          predict_with_run(lambda inp: inp.path("none").mkdir() or inp.path("none")),
          ("none",)),
+    Case("predict-every-zero", predict_with_run(first_face, "--whole-image", "--every", "0"),
+         ("--every", r"\b0\b"), usage=True),
+    Case("predict-two-models",
+         lambda inp: predict_with_run(first_face, "--preset", "fer2013")(inp),
+         ("--run", "--preset"), usage=True),
     Case("predict-unknown-preset", lambda inp: ["predict", "--preset", "no_such_preset",
                                                 str(inp.folders())],
          ("no_such_preset",)),
@@ -455,10 +468,23 @@ CASES = [
          lambda inp: run_command("report", "--out", str(inp.regular_file() / "r.html"))(inp),
          ("plain_file",)),
     Case("report-disk-full", disk_full, ("no space",), after=nothing_half_written),
+    Case("report-metrics-not-json", run_command("report", damage=overwrite(RunDir.METRICS, b"{")),
+         ("metrics.json", "json")),
+    Case("report-metrics-not-utf8",
+         run_command("report", damage=overwrite(RunDir.METRICS, b'{"accuracy": "\xff"}')),
+         ("metrics.json", "utf-?8")),
+    Case("report-config-not-utf8",
+         run_command("report", damage=overwrite(RunDir.CONFIG, b"name: caf\xe9\n")),
+         ("config.yaml", "utf-?8")),
+    Case("report-max-rows-negative", run_command("report", "--max-rows", "-1"),
+         ("--max-rows", "-1"), usage=True),
     # the other commands
     Case("kfold-one-fold", lambda inp: ["kfold", "--config", str(inp.config()), "--folds", "1",
                                         "--out", str(inp.path("out"))],
          ("fold", r"\b1\b")),
+    Case("kfold-zero-folds", lambda inp: ["kfold", "--config", str(inp.config()), "--folds", "0",
+                                          "--out", str(inp.path("out"))],
+         ("fold", r"\b0\b")),
     Case("kfold-val-fraction-out-of-range",
          lambda inp: ["kfold", "--config", str(inp.config()), "--val-fraction", "1.5",
                       "--out", str(inp.path("out"))],
@@ -482,7 +508,14 @@ CASES = [
                       "Bored=boredom"],
          ("boredom",)),
     Case("synth-zero-subjects", lambda inp: ["synth", str(inp.path("s")), "--subjects", "0"],
-         ("subjects", r"\b0\b")),
+         ("--subjects", r"\b0\b"), usage=True),
+    Case("synth-no-images", lambda inp: ["synth", str(inp.path("s")), "--format", "fer2013",
+                                         "--images", "0"],
+         ("--images", r"\b0\b"), usage=True),
+    Case("synth-size-zero", lambda inp: ["synth", str(inp.path("s")), "--size", "0"],
+         ("--size", r"\b0\b", ">= 8"), usage=True),
+    Case("synth-zero-frames", lambda inp: ["synth", str(inp.path("s")), "--frames", "0"],
+         ("--frames", r"\b0\b"), usage=True),
     Case("synth-out-under-a-file",
          lambda inp: ["synth", str(inp.regular_file() / "sub"), "--format", "fer2013",
                       "--images", "4"],
@@ -550,3 +583,25 @@ def test_python_m_ferkit_exits_2_with_one_line(case: Case, tmp_path, request, mo
     done = subprocess.run([sys.executable, "-m", "ferkit", *argv], capture_output=True,
                           text=True, timeout=300, cwd=tmp_path, env=env)
     check_error_output(case, argv, done.returncode, done.stdout, done.stderr)
+
+
+# ----------------------------------------------------------------------------- TFLite of another model
+@pytest.mark.parametrize("input_shape, classes", [((32, 32, 1), 7), ((48, 48, 1), 3)],
+                         ids=["other-image-size", "other-classes"])
+def test_a_tflite_file_of_another_model_is_a_named_mismatch(tiny_run, tmp_path, input_shape,
+                                                            classes):
+    """No command reads a TFLite file the user hands it, so the parity check is called
+    directly: a file converted from another model fails by name, never in the interpreter."""
+    import keras
+
+    from ferkit import export
+    from ferkit.errors import ExportMismatchError
+    from ferkit.runs import load_preprocessing
+
+    other = keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(),
+                              keras.layers.Dense(classes, activation="softmax", name="emotion")])
+    path = export.write_tflite(other, tmp_path / "other_model.tflite")
+    images = export.synthetic_check_images(load_preprocessing(tiny_run))
+    with pytest.raises(ExportMismatchError, match=r"other_model\.tflite") as raised:
+        export.check_export(tiny_run, path, images)
+    assert re.search("another model|shape|lacks", str(raised.value)), raised.value
