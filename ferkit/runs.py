@@ -33,7 +33,7 @@ PREPROCESSING_FORMAT = "ferkit-preprocessing"
 PREPROCESSING_VERSION = 1
 PIXEL_DIVISOR = 255.0
 DEFAULT_MARGIN = 0.2
-FACE_DETECTOR = "opencv-haar-frontalface-default"
+FACE_DETECTOR = "chosen at prediction time"  # not part of the model: Predictor(detector=...)
 
 
 # ----------------------------------------------------------------------------- atomic writes
