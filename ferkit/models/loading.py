@@ -124,10 +124,16 @@ _UNKNOWN_LAYER_WORDS = ("Could not locate", "Could not deserialize", "Unknown la
 
 def load_run_model(run_dir: str | Path, *, safe_mode: bool | None = None) -> "keras.Model":
     """The ``model.keras`` of a run directory (see :func:`load_model_file` for
-    ``safe_mode``); errors say what is missing."""
+    ``safe_mode``); errors say what is missing.
+
+    A run still training (no ``run.json`` yet) loads its last checkpoint; a finished run whose
+    ``run.json`` is corrupt or of another ferkit's format is a :class:`RunFormatError`.
+    """
     run = RunDir(run_dir)
     if not run.path.is_dir():
         raise RunDirectoryError(f"run directory {run.path} does not exist")
+    if (run / RunDir.RUN).exists():
+        run.read_run()  # a newer/older format or a damaged record stops here, named
     path = run / RunDir.MODEL
     if not path.is_file():
         raise RunDirectoryError(f"{run.path}: no {RunDir.MODEL} (not a trained ferkit run, or "

@@ -2,12 +2,14 @@
 (empty, text, HDF5), a zip without Keras' config.json, or an archive naming an unknown layer."""
 from __future__ import annotations
 
+import shutil
 import zipfile
 
 import pytest
 
-from ferkit.errors import ModelFileError, ModelNotFoundError
-from ferkit.models.loading import check_model_archive, load_model_file
+from ferkit.errors import ModelFileError, ModelNotFoundError, RunFormatError
+from ferkit.models.loading import check_model_archive, load_model_file, load_run_model
+from ferkit.runs import RunDir
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +82,13 @@ def test_a_damaged_config_is_a_model_file_error_on_one_line(tiny_keras, tmp_path
     with pytest.raises(ModelFileError, match=r"damaged\.keras: cannot load the Keras archive") as caught:
         load_model_file(path)
     assert "\n" not in str(caught.value)
+
+
+def test_a_finished_run_of_a_newer_format_is_named_before_loading(tiny_keras, tmp_path):
+    run = RunDir(tmp_path / "run").create()
+    shutil.copy(tiny_keras, run / RunDir.MODEL)
+    assert load_run_model(run.path).output.shape[-1] == 2  # still training: no run.json yet
+    (run / RunDir.RUN).write_text('{"format": "ferkit-run", "version": 99}')
+    with pytest.raises(RunFormatError, match=r"run\.json: run format version 99 was written by "
+                                             r"a newer ferkit"):
+        load_run_model(run.path)
