@@ -248,6 +248,12 @@ class ModelConfig:
     name: str = "ckplus_small"
     args: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    def __post_init__(self):
+        checks.text("model.name", self.name)
+        if not isinstance(self.args, dict):
+            raise ConfigError(f"model.args = {self.args!r} is not valid: must be a mapping of "
+                              "builder arguments")
+
 
 @dataclasses.dataclass
 class TrainConfig:

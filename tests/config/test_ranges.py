@@ -80,6 +80,8 @@ BAD = [
     ("tune.max_retries_per_trial", -1, ">= 0"),
     ("evaluate.shift_tta", -2, ">= 0"),
     ("seed", -1, "from 0 to"),
+    ("model.name", "", "non-empty text"),
+    ("name", " ", "non-empty text"),
 ]
 
 

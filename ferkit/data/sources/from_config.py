@@ -20,6 +20,7 @@ from ferkit.data.sources.ferplus import add_ferplus_votes, load_ferplus, mix_fer
 from ferkit.data.sources.filenames import load_filename_dataset, load_manifest
 from ferkit.data.sources.folders import load_class_folders
 from ferkit.data.sources.vote_rules import load_ferplus_rules
+from ferkit.errors import ConfigError
 
 FERPLUS_VOTES = "fer2013new.csv"
 
@@ -40,11 +41,21 @@ def synthesise(data, root: Path, seed: int) -> Path:
             raise ValueError("data.synthetic.classes must map each class folder to a synthetic "
                              f"emotion ({', '.join(synthetic.EMOTION_PROTOTYPES)}) for source "
                              f"{data.source!r} without data.path")
+        _check_synthetic_emotions(spec.classes)
         per_class = max(2, spec.images // len(spec.classes))
         return synthetic.write_class_folders(root, spec.classes, per_class,
                                              size=max(data.image_size), seed=seed,
                                              n_subjects=spec.subjects)
     raise ValueError(f"data.source {data.source!r} needs data.path (no synthetic stand-in)")
+
+
+def _check_synthetic_emotions(classes: dict[str, str]) -> None:
+    """Each class folder is drawn with a known synthetic emotion, or the key is named."""
+    known = list(synthetic.EMOTION_PROTOTYPES)
+    for folder, emotion in classes.items():
+        if emotion not in known:
+            raise ConfigError(f"data.synthetic.classes.{folder} {emotion!r} is not one of {known} "
+                              "(the synthetic emotions a class folder can be drawn with)")
 
 
 def _fer_csv(path: Path) -> Path:
