@@ -21,3 +21,14 @@ def whole_number(low: int) -> Callable[[str], int]:
         return value
     parse.__name__ = f"whole number >= {low}"  # argparse names the type in some messages
     return parse
+
+
+def open_fraction(text: str) -> float:
+    """An argparse ``type`` for a share strictly between 0 and 1 (e.g. ``--val-fraction``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"needs a fraction with 0 < F < 1, got {text!r}")
+    return value

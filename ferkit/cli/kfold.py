@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ferkit.cli._argtypes import open_fraction, whole_number
 from ferkit.cli._options import add_config_options, load_config_from_args, out_dir
 
 
@@ -25,8 +26,8 @@ def register(commands) -> None:
     parser = commands.add_parser("kfold", help="k-fold cross-validation of a config, one run "
                                                "directory per fold (resumable)")
     add_config_options(parser, out_help="output folder (default runs/<config name>_kfold)")
-    parser.add_argument("--folds", type=int, default=10, help="number of folds (default 10)")
+    parser.add_argument("--folds", type=whole_number(2), default=10, help="number of folds (default 10)")
     parser.add_argument("--group", help="column whose groups stay in one split, e.g. subject")
-    parser.add_argument("--val-fraction", type=float, default=0.15,
+    parser.add_argument("--val-fraction", type=open_fraction, default=0.15,
                         help="share of each fold's training rows used for validation")
     parser.set_defaults(run=run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ferkit.cli._argtypes import whole_number
 from ferkit.cli._options import add_config_options, load_config_from_args, out_dir
 
 #: The masks ``--regions`` accepts; ferkit.evaluation.occlusion.MATRIX_REGIONS (a test keeps
@@ -33,7 +34,7 @@ def register(commands) -> None:
     add_config_options(parser, out_help="output folder (default runs/<config name>_occlusion)")
     parser.add_argument("--regions", nargs="+", default=list(REGIONS), choices=list(REGIONS),
                         help="masks to fine-tune and evaluate")
-    parser.add_argument("--finetune-epochs", type=int, help="epochs per fine-tuning run")
+    parser.add_argument("--finetune-epochs", type=whole_number(1), help="epochs per fine-tuning run")
     parser.add_argument("--finetune-set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value for fine-tuning only (repeatable)")
     parser.set_defaults(run=run)
