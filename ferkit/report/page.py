@@ -74,4 +74,9 @@ def build_report(run_dir: str | Path, out: str | Path | None = None,
     if out.is_dir():
         out = out / REPORT_NAME
     page = render_report(run_dir, exclude=[out], max_rows=max_rows)
-    return write_text_atomic(out, page)  # a full disk or a kill leaves no half page
+    try:
+        return write_text_atomic(out, page)  # a full disk or a kill leaves no half page
+    except OSError as err:
+        if err.filename or err.errno is None:
+            raise
+        raise OSError(err.errno, f"cannot write {out}: {err.strerror}") from None
