@@ -17,10 +17,13 @@ import keras
 import pandas as pd
 import tensorflow as tf
 
+from ferkit import _faults
 from ferkit.runs import RunDir, write_json_atomic
 
 #: TensorBoard's event files, under the run directory.
 TENSORBOARD_DIR = "logs"
+
+_faults.install()  # the kill -9 tests' fault points (inactive unless FERKIT_FAULT_KILL_AT is set)
 
 
 class EMASwap(keras.callbacks.SwapEMAWeights):
@@ -44,13 +47,16 @@ class EMASwap(keras.callbacks.SwapEMAWeights):
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """``BackupAndRestore`` whose files are replaced atomically.
+    """``BackupAndRestore`` whose backup is replaced in one atomic step.
 
-    Keras overwrites its backup in place, so a process killed mid-write leaves a corrupt file
-    that blocks resuming. Here each file is written beside the old one and then renamed over
-    it; a kill at any moment leaves the previous complete backup. With ``ema`` (the run's
-    :class:`EMASwap`) the backup holds the trained weights in the model and the average in
-    the optimiser, as during training, even though the average is swapped in at epoch end.
+    Keras overwrites its weights and then its epoch record in place, so a process killed
+    mid-write leaves a corrupt file that blocks resuming, or new weights beside the old
+    epoch number. Here each epoch's weights go to a file of their own
+    (``epoch_<n>.weights.h5``) and the epoch record, which names that file, is then renamed
+    over the old one: the rename is the backup's commit, so a kill at any moment leaves the
+    previous complete backup or the new one. With ``ema`` (the run's :class:`EMASwap`) the
+    backup holds the trained weights in the model and the average in the optimiser, as
+    during training, even though the average is swapped in at epoch end.
     """
 
     def __init__(self, backup_dir: str, ema: EMASwap | None = None):
@@ -63,13 +69,51 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _write_backup(self):
         os.makedirs(self.backup_dir, exist_ok=True)
-        partial_weights = self._weights_path.replace(".weights.h5", ".partial.weights.h5")
-        self.model.save_weights(partial_weights, overwrite=True)
+        weights = f"epoch_{self._current_epoch}.weights.h5"
+        self.model.save_weights(os.path.join(self.backup_dir, weights), overwrite=True)
+        record = {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": weights}
         partial_metadata = self._training_metadata_path + ".partial"
         with open(partial_metadata, "w") as handle:
-            json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, handle)
-        os.replace(partial_weights, self._weights_path)
+            json.dump(record, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(partial_metadata, self._training_metadata_path)
+        self._remove_weights_other_than(weights)
+
+    def _remove_weights_other_than(self, weights: str) -> None:
+        for path in Path(self.backup_dir).glob("*.weights.h5"):
+            if path.name != weights:
+                path.unlink(missing_ok=True)
+
+    def _load_model(self):
+        """Restore the weights the epoch record names (a Keras-style backup as Keras does)."""
+        record = self._backup_record()
+        weights = record.get("weights") if record else None
+        if weights is None or not os.path.isfile(os.path.join(self.backup_dir, weights)):
+            return super()._load_model()
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(os.path.join(self.backup_dir, weights))
+        self.model._initial_epoch = record["epoch"]
+
+    def _backup_record(self) -> dict | None:
+        try:
+            with open(self._training_metadata_path) as handle:
+                record = json.load(handle)
+        except FileNotFoundError:
+            return None
+        return record if isinstance(record, dict) else None
+
+
+class FaultPoints(keras.callbacks.Callback):
+    """Reaches the ``batch`` and ``epoch`` fault points of :mod:`ferkit._faults` (added to
+    a fit only when a kill point is set)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        _faults.reached("batch")
+
+    def on_epoch_end(self, epoch, logs=None):
+        _faults.reached("epoch")
 
 
 class ValidateWhen(keras.callbacks.Callback):
@@ -100,7 +144,11 @@ class ValidateWhen(keras.callbacks.Callback):
 class BestCheckpoint(keras.callbacks.ModelCheckpoint):
     """``ModelCheckpoint(save_best_only=True)`` that passes over epochs without the monitored
     value (epochs not validated), which Keras would save regardless: on a resumed run that
-    would replace the best checkpoint by an epoch nobody scored."""
+    would replace the best checkpoint by an epoch nobody scored.
+
+    The checkpoint is saved to a hidden temporary ``.keras`` file beside it and renamed over
+    it, so a process killed while saving leaves the previous checkpoint whole.
+    """
 
     def __init__(self, filepath, monitor: str = "val_loss", **kwargs):
         super().__init__(filepath, monitor=monitor, save_best_only=True, **kwargs)
@@ -108,6 +156,18 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and logs.get(self.monitor) is not None:
             super().on_epoch_end(epoch, logs)
+
+    def _save_model(self, epoch, batch, logs):
+        final = Path(self.filepath)
+        partial = final.with_name(f".{final.stem}.partial{final.suffix}")
+        partial.unlink(missing_ok=True)  # left by a killed run: never renamed into place
+        self.filepath = str(partial)
+        try:
+            super()._save_model(epoch, batch, logs)
+        finally:
+            self.filepath = str(final)
+        if partial.is_file():  # saved: this epoch is the best so far
+            os.replace(partial, final)
 
 
 def last_epochs(count: int, epochs: int) -> Callable[[int], bool]:
@@ -156,6 +216,7 @@ def _best_so_far(run_dir: Path, monitor: str) -> float | None:
     log = run_dir / RunDir.TRAINING_LOG
     if not (log.is_file() and (run_dir / RunDir.MODEL).is_file()):
         return None
+    drop_partial_last_line(log)
     values = pd.read_csv(log).get(monitor)
     return float(values.min()) if values is not None and len(values) else None
 
@@ -179,7 +240,8 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset,
     in ``training_log.csv`` and ``history.json``, so the returned model matches the
     checkpoint; with ``resume`` an epoch backup in ``run_dir/backup`` lets a killed run
     continue from its last finished epoch (the checkpoint keeps the best value seen before the
-    interruption; early stopping's patience counts again from the resumed epoch). Without one
+    interruption, and a resumed run returns the checkpoint's weights, whichever session
+    trained them; early stopping's patience counts again from the resumed epoch). Without one
     (a tuning trial) nothing is written and the history is kept in memory.
 
     When the optimiser keeps a moving average of the weights (``use_ema``), validation, the
@@ -209,6 +271,8 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset,
         callbacks.append(AtomicBackupAndRestore(str(run_dir / RunDir.BACKUP), ema=ema_swap))
     if tensorboard and run_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / TENSORBOARD_DIR)))
+    if _faults.armed():
+        callbacks.append(FaultPoints())
     verbose = default_verbose() if verbose == "auto" else int(verbose)
     with warnings.catch_warnings():
         if validator is not None:  # epochs left unvalidated have no val_loss, by design
@@ -218,6 +282,8 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset,
                   shuffle=False)  # the dataset shuffles itself
     if run_dir is None:
         return epoch_logs.history()
+    if best is not None:  # resumed: the best epoch may be one from before the interruption
+        model.load_weights(run_dir / RunDir.MODEL)
     record = logged_history(run_dir.path)
     write_json_atomic(run_dir / RunDir.HISTORY, _json_safe(record))
     return record
@@ -229,3 +295,16 @@ def _epoch_log(run_dir: RunDir | None, append: bool) -> keras.callbacks.CSVLogge
         return None
     run_dir.create()
     return keras.callbacks.CSVLogger(str(run_dir / RunDir.TRAINING_LOG), append=append)
+
+
+def drop_partial_last_line(path: Path) -> bool:
+    """Cut ``path`` back to its last newline when a kill left its last line unfinished (so
+    the resumed run's rows, appended, start on a line of their own); returns whether it did."""
+    if not path.is_file():
+        return False
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return False
+    with open(path, "r+b") as handle:
+        handle.truncate(data.rfind(b"\n") + 1)
+    return True
