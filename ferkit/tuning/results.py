@@ -19,7 +19,7 @@ import pandas as pd
 from ferkit.config.space import HpSpec
 from ferkit.evaluation.tables import to_markdown
 from ferkit.plotting import new_figure, save_figure
-from ferkit.runs import RunDir
+from ferkit.runs import RunDir, write_text_atomic
 from ferkit.tuning.tuner import TRIAL_RECORD
 
 #: KerasTuner's own Hyperband hyperparameters kept in the table (under a short name).
@@ -98,8 +98,8 @@ def write_results(table: pd.DataFrame, run_dir: str | Path, objective: str,
     """``trials.csv``, ``trials.md`` and ``plots/tuning_trials.png`` (+ ``tuning_hparams.png``)."""
     run_dir = Path(run_dir)
     paths = {"csv": run_dir / "trials.csv", "markdown": run_dir / "trials.md"}
-    table.to_csv(paths["csv"], index=False)
-    paths["markdown"].write_text(to_markdown(readable(table, space), index=False))
+    write_text_atomic(paths["csv"], table.to_csv(index=False))
+    write_text_atomic(paths["markdown"], to_markdown(readable(table, space), index=False))
     plots = run_dir / RunDir.PLOTS
     if table["mean"].notna().any():
         paths["trials_plot"] = plot_trials(table, objective, plots / "tuning_trials.png", direction)

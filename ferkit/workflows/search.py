@@ -38,14 +38,14 @@ from ferkit.data.samples import Samples
 from ferkit.data.sources import load_from_config
 from ferkit.data.splits import kfold
 from ferkit.errors import ConfigError
-from ferkit.runs import RunDir, write_json_atomic
+from ferkit.runs import RunDir, write_json_atomic, write_text_atomic
 from ferkit.training.compile import head_names
 from ferkit.training.distribute import make_strategy
 from ferkit.tuning.families import family_for, resolve_space
 from ferkit.tuning.hypermodels import FerHyperModel, best_config, score_names
 from ferkit.tuning.results import best_row, results_table, write_results
 from ferkit.tuning.tuner import (CrossValidatedTuner, make_oracle, release_memory,
-                                 repair_tuner_state, serve_oracle)
+                                 repair_tuner_state, resume_trials_once, serve_oracle)
 
 PROJECT = "search"
 SETUP_FILE = "tune_setup.json"
@@ -255,8 +255,10 @@ def run_search(config: Config, run_dir: str | Path, samples: Samples | None = No
             return _read_results(result, config, hypermodel, space)
         run.begin()
         save_config(config, run / RunDir.CONFIG)
-        _folds_frame(samples, folds, tune.fold_by).to_csv(run_dir / FOLDS_FILE, index=False)
-    tuner = _tuner(config, tune, direction, hypermodel, run_dir, distribution_strategy, verbose)
+        write_text_atomic(run_dir / FOLDS_FILE,
+                          _folds_frame(samples, folds, tune.fold_by).to_csv(index=False))
+    tuner = _tuner(config, tune, direction, hypermodel, run_dir, distribution_strategy, verbose,
+                   chief=role == "chief")
     if role == "chief":
         _say(verbose, f"chief: serving the oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"
                       f"{os.environ['KERASTUNER_ORACLE_PORT']}")
@@ -282,12 +284,16 @@ def _finished(run: RunDir, tune: TuneConfig) -> bool:
 
 
 def _tuner(config: Config, tune: TuneConfig, direction: str, hypermodel: FerHyperModel,
-           run_dir: Path, distribution_strategy, verbose: int) -> CrossValidatedTuner:
-    """The search's tuner on ``run_dir/search`` (resuming what is there)."""
+           run_dir: Path, distribution_strategy, verbose: int,
+           chief: bool = False) -> CrossValidatedTuner:
+    """The search's tuner on ``run_dir/search``, resuming what is there without running a
+    trial twice; a restarted ``chief`` leaves the trials that were running with the workers
+    running them (:func:`~ferkit.tuning.tuner.resume_trials_once`)."""
     oracle = make_oracle(tune.tuner, keras_tuner.Objective(tune.objective, direction),
                          tune.max_trials, config.seed, tune.max_epochs, tune.factor,
                          tune.hyperband_iterations, tune.initial_points,
                          tune.max_retries_per_trial, tune.max_consecutive_failed_trials)
+    resume_trials_once(oracle, keep_assignments=chief)
     for path in repair_tuner_state(run_dir / PROJECT):
         _say(verbose, f"{path} was empty or cut short (a killed run); rewritten as {{}}")
     return CrossValidatedTuner(oracle, hypermodel, seed=config.seed, verbose=verbose,
