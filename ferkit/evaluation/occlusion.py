@@ -26,6 +26,7 @@ import pandas as pd
 from ferkit.evaluation import metrics
 from ferkit.evaluation.tables import to_markdown
 from ferkit.plotting import new_figure, save_figure
+from ferkit.runs import write_text_atomic
 
 if TYPE_CHECKING:  # Keras (also loaded by ferkit.data) is imported where it is used, so
     import keras  # that importing this module stays quick
@@ -219,9 +220,10 @@ def write_matrix(frame: pd.DataFrame, out_dir: str | os.PathLike,
     """``matrix.csv`` (tidy), ``matrix.md`` (grids), ``matrix.json`` and ``<metric>.png``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out_dir / "matrix.csv", index=False)
-    (out_dir / "matrix.md").write_text("# Occlusion matrix\n\n" + matrix_markdown(frame, metrics))
-    (out_dir / "matrix.json").write_text(json.dumps(
+    write_text_atomic(out_dir / "matrix.csv", frame.to_csv(index=False))
+    write_text_atomic(out_dir / "matrix.md",
+                      "# Occlusion matrix\n\n" + matrix_markdown(frame, metrics))
+    write_text_atomic(out_dir / "matrix.json", json.dumps(
         json.loads(frame.to_json(orient="records", double_precision=10)), indent=1))
     for metric in metrics:
         plot_occlusion_matrix(frame, out_dir / f"{metric}.png", metric)

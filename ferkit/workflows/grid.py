@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from ferkit.config import Config, ModelConfig
 from ferkit.data.samples import Samples
 from ferkit.evaluation.tables import to_markdown
-from ferkit.runs import RunDir, read_json
+from ferkit.runs import RunDir, read_json, write_text_atomic
 from ferkit.workflows.experiment import prepare_data, train_on_samples
 
 COLUMNS = ["model", "parameters", "epochs_run", "seconds", "accuracy", "macro_precision",
@@ -68,8 +68,8 @@ def run_grid(config: Config, names: Sequence[str], run_dir: str | Path,
 
 def write_grid(table: pd.DataFrame, run_dir: Path) -> None:
     """``grid.csv`` / ``grid.md`` and ``plots/grid_scores.png`` / ``plots/grid_size.png``."""
-    table.to_csv(run_dir / f"{GRID_TABLE}.csv")
-    (run_dir / f"{GRID_TABLE}.md").write_text(to_markdown(table))
+    write_text_atomic(run_dir / f"{GRID_TABLE}.csv", table.to_csv())
+    write_text_atomic(run_dir / f"{GRID_TABLE}.md", to_markdown(table))
     plots = run_dir / RunDir.PLOTS
     plots.mkdir(exist_ok=True)
     _plot_scores(table, plots / "grid_scores.png")
