@@ -95,11 +95,11 @@ class DataConfig:
         self._check_image_size()
         self._check_label_map()
         if self.ferplus_mix and self.source != "fer2013":
-            raise ValueError("data.ferplus_mix mixes FER+ votes into FER2013 labels; it needs "
-                             f"source 'fer2013', not {self.source!r}")
+            raise ConfigError("data.ferplus_mix mixes FER+ votes into FER2013 labels; it needs "
+                              f"source 'fer2013', not {self.source!r}")
         if self.ferplus_aux and self.source != "fer2013":
-            raise ValueError("data.ferplus_aux adds FER+ votes as a second target to FER2013; "
-                             f"it needs source 'fer2013', not {self.source!r}")
+            raise ConfigError("data.ferplus_aux adds FER+ votes as a second target to FER2013; "
+                              f"it needs source 'fer2013', not {self.source!r}")
 
     def _check_aus(self) -> None:
         if self.aus == "auto":
@@ -181,8 +181,8 @@ class SplitConfig:
         if self.val_fraction is not None:
             self._check_val_fraction()
         if self.report_dedup and self.duplicates == "none":
-            raise ValueError("split.report_dedup: true needs duplicate groups, but "
-                             "split.duplicates is 'none'; set it to 'perceptual' or 'exact'")
+            raise ConfigError("split.report_dedup: true needs duplicate groups, but "
+                              "split.duplicates is 'none'; set it to 'perceptual' or 'exact'")
 
     def _check_fractions(self) -> None:
         fractions = self.fractions
@@ -200,14 +200,14 @@ class SplitConfig:
         fraction = self.val_fraction
         if (isinstance(fraction, bool) or not isinstance(fraction, numbers.Real)
                 or not 0.0 < fraction < 1.0):
-            raise ValueError(f"split.val_fraction = {fraction!r} is out of range: it is the "
-                             "share of the source's train rows carved off for validation, "
-                             "0 < val_fraction < 1 (or null to keep the source's split)")
+            raise ConfigError(f"split.val_fraction = {fraction!r} is out of range: it is the "
+                              "share of the source's train rows carved off for validation, "
+                              "0 < val_fraction < 1 (or null to keep the source's split)")
         if self.method != "predefined":
-            raise ValueError(f"split.val_fraction carves validation from a source's own train "
-                             f"split and needs split.method 'predefined', not {self.method!r}; "
-                             f"with {self.method!r} set split.fractions (train, val, test) "
-                             "instead")
+            raise ConfigError(f"split.val_fraction carves validation from a source's own train "
+                              f"split and needs split.method 'predefined', not {self.method!r}; "
+                              f"with {self.method!r} set split.fractions (train, val, test) "
+                              "instead")
 
 
 @dataclasses.dataclass
@@ -326,8 +326,8 @@ class TrainConfig:
         checks.text("train.distill_from", self.distill_from, optional=True)
         checks.number("train.distill_weight", self.distill_weight, low=0.0, high=1.0)
         if self.warmup_epochs and self.schedule != "cosine":
-            raise ValueError("train.warmup_epochs applies to the 'cosine' schedule only, "
-                             f"not {self.schedule!r}")
+            raise ConfigError("train.warmup_epochs applies to the 'cosine' schedule only, "
+                              f"not {self.schedule!r}")
 
     def _check_loop(self) -> None:
         """Epochs, batches, early stopping and the schedule's own counts."""
@@ -359,12 +359,12 @@ class TrainConfig:
         checks.whole("train.validate_last_epochs", self.validate_last_epochs, min=1,
                      optional=True)
         if self.schedule == "plateau":
-            raise ValueError("train.validate_last_epochs does not go with the 'plateau' "
-                             "schedule, which needs val_loss every epoch")
+            raise ConfigError("train.validate_last_epochs does not go with the 'plateau' "
+                              "schedule, which needs val_loss every epoch")
         if self.time_budget_minutes is not None and self.schedule != "cosine":
-            raise ValueError("train.validate_last_epochs with train.time_budget_minutes needs "
-                             "the 'cosine' schedule, whose last epoch is known ahead; with "
-                             f"{self.schedule!r} the budget may stop at any epoch")
+            raise ConfigError("train.validate_last_epochs with train.time_budget_minutes needs "
+                              "the 'cosine' schedule, whose last epoch is known ahead; with "
+                              f"{self.schedule!r} the budget may stop at any epoch")
 
 
 @dataclasses.dataclass
@@ -410,11 +410,11 @@ class TuneConfig:
             checks.whole(f"tune.{name}", getattr(self, name), min=low)
         checks.text("tune.objective", self.objective)
         if self.max_trials is None and self.tuner in ("random", "bayesian"):
-            raise ValueError(f"tune.max_trials must be set for the {self.tuner} tuner "
-                             "(null means every point only for grid)")
+            raise ConfigError(f"tune.max_trials must be set for the {self.tuner} tuner "
+                              "(null means every point only for grid)")
         if not self.objective.startswith("val_"):
-            raise ValueError(f"tune.objective {self.objective!r} must be a fold score such as "
-                             "val_emotion_accuracy, val_au_f1 or val_loss")
+            raise ConfigError(f"tune.objective {self.objective!r} must be a fold score such as "
+                              "val_emotion_accuracy, val_au_f1 or val_loss")
         if self.space is not None:
             parse_space(self.space, "tune.space")
 
@@ -436,13 +436,13 @@ class EvaluateConfig:
     def __post_init__(self):
         checks.whole("evaluate.shift_tta", self.shift_tta, min=0, unit=" of pixels")
         if isinstance(self.zoom_tta, (str, bytes)) or not isinstance(self.zoom_tta, (list, tuple)):
-            raise ValueError(f"evaluate.zoom_tta must be a list of enlargement factors > 1, "
-                             f"got {self.zoom_tta!r}")
+            raise ConfigError(f"evaluate.zoom_tta must be a list of enlargement factors > 1, "
+                              f"got {self.zoom_tta!r}")
         for factor in self.zoom_tta:
             if not _is_enlargement(factor):
-                raise ValueError(f"evaluate.zoom_tta factors must be numbers > 1 (how much to "
-                                 f"enlarge the image's centre), got {factor!r} in "
-                                 f"{list(self.zoom_tta)!r}")
+                raise ConfigError(f"evaluate.zoom_tta factors must be numbers > 1 (how much to "
+                                  f"enlarge the image's centre), got {factor!r} in "
+                                  f"{list(self.zoom_tta)!r}")
         self.zoom_tta = [float(factor) for factor in self.zoom_tta]
 
     @property
