@@ -282,20 +282,34 @@ def text_as(name: str) -> Callable[[Inputs], Path]:
     return lambda inp: inp.write(name, "plain text, not media\n")
 
 
-def disk_full(inp: Inputs) -> list[str]:
-    """``ferkit report`` while every flush to disk fails with ENOSPC."""
-    run = inp.run()
-
+def disk_full(inp: Inputs) -> None:
+    """From now on every flush to disk fails with ENOSPC, as on a full disk."""
     def no_space(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     inp.monkeypatch.setattr(os, "fsync", no_space)
+
+
+def report_on_full_disk(inp: Inputs) -> list[str]:
+    run = inp.run()
+    disk_full(inp)
     return ["report", str(run), "--out", str(inp.path("report_out/report.html"))]
 
 
-def nothing_half_written(inp: Inputs) -> None:
-    folder = inp.path("report_out")
-    left = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
-    assert left == [], f"a failed write left {left} behind"
+def evaluate_on_full_disk(inp: Inputs) -> list[str]:
+    argv = run_command("evaluate", "--out", str(inp.path("eval_out")), data=True)(inp)
+    disk_full(inp)
+    return argv
+
+
+def nothing_half_written(folder: str, *, markers: tuple[str, ...] = ()) -> Callable:
+    """After a failed write: no temporary file left in ``folder``, and none of ``markers``
+    (the files that say the output is complete)."""
+    def check(inp: Inputs) -> None:
+        root = inp.path(folder)
+        left = sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+        stale = [name for name in left if name.endswith(".tmp") or Path(name).name in markers]
+        assert not stale, f"a failed write left {stale} behind (all: {left})"
+    return check
 
 
 def no_code_ran(inp: Inputs) -> None:
@@ -467,8 +481,10 @@ CASES = [
     Case("report-out-under-a-file",
          lambda inp: run_command("report", "--out", str(inp.regular_file() / "r.html"))(inp),
          ("plain_file",)),
-    Case("report-disk-full", disk_full, ("no space", r"report_out/report\.html"),
-         after=nothing_half_written),
+    Case("report-disk-full", report_on_full_disk, ("no space", r"report_out/report\.html"),
+         after=nothing_half_written("report_out", markers=("report.html",))),
+    Case("evaluate-disk-full", evaluate_on_full_disk, ("no space", r"eval_out/\w+"),
+         after=nothing_half_written("eval_out", markers=(RunDir.EVALUATION, RunDir.METRICS))),
     Case("report-metrics-not-json", run_command("report", damage=overwrite(RunDir.METRICS, b"{")),
          ("metrics.json", "json")),
     Case("report-metrics-not-utf8",
