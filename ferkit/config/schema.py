@@ -474,6 +474,11 @@ class Config:
     def __post_init__(self):
         checks.text("name", self.name)
         checks.whole("seed", self.seed, min=0, max=2**32 - 1)
+        side = min(self.data.image_size)
+        if self.evaluate.shift_tta >= side:  # a shifted view is padded by reflection
+            raise ConfigError(f"evaluate.shift_tta = {self.evaluate.shift_tta} is out of range: "
+                              f"must be a whole number of pixels below the image side ({side} "
+                              f"for data.image_size {self.data.image_size})")
         if self.split.report_dedup is None:  # resolved here: the split alone cannot see the source
             wanted = self.data.source in DEDUP_SOURCES and self.split.duplicates != "none"
             self.split = dataclasses.replace(self.split, report_dedup=wanted)

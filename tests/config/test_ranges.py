@@ -162,6 +162,15 @@ def test_config_error_is_still_a_value_error():
         TrainConfig(batch_size=0)
 
 
+def test_a_tta_shift_must_stay_inside_the_image():
+    raw = {"data": {"image_size": [16, 24]}, "evaluate": {"shift_tta": 16}}
+    with pytest.raises(ConfigError, match=r"evaluate.shift_tta = 16 is out of range: .*below "
+                                          r"the image side \(16 for data.image_size \[16, 24\]\)"):
+        config_from_dict(raw)
+    raw["evaluate"]["shift_tta"] = 15
+    assert config_from_dict(raw).evaluate.shift_tta == 15
+
+
 def test_label_map_classes_must_be_listed_in_classes():
     raw = {"data": {"source": "folders", "classes": ["Angry", "Happy"],
                     "label_map": {"angry": "Angry", "happy": "Happy", "sad": "Sadd"}}}
