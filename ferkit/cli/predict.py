@@ -9,11 +9,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ferkit.cli._argtypes import whole_number
 from ferkit.runs import RunDir
 
 #: The preset used when neither a run nor ``--preset`` is given (as in ferkit.models.pretrained,
 #: which imports TensorFlow and so cannot be imported here).
 DEFAULT_PRESET = "fer2013"
+#: The speed options' defaults and smallest values, as in ferkit.inference.predictor (which
+#: imports TensorFlow); a test keeps the two in step.
+DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, DEFAULT_DETECT_SIZE = 64, 2, 160
+MIN_DETECT_SIZE = 20
 
 
 def model_source(args: argparse.Namespace) -> tuple[str, str]:
@@ -43,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
                                             status_counts, summary_table)
 
     kind, name = model_source(args)
-    options = dict(detector=args.detector, align=not args.no_align)
+    options = dict(detector=args.detector, align=not args.no_align, batch_size=args.batch_size,
+                   workers=args.workers, detect_size=args.detect_size)
     predictor = (Predictor.from_run(name, **options) if kind == "run"
                  else Predictor.from_preset(name, **options))
     face = "whole" if args.whole_image else "detect"
@@ -71,6 +77,7 @@ def register(commands) -> argparse.ArgumentParser:
                     "no download). INPUT's kind is chosen by its extension.",
         usage="ferkit predict [-h] [--run RUN_DIR | --preset NAME] [--out OUT] [--whole-image]\n"
               "                      [--detector NAME] [--no-align] [--every N] [--camera N]\n"
+              "                      [--batch-size N] [--workers N] [--detect-size PIXELS]\n"
               "                      [--quiet] [RUN_DIR] INPUT")
     parser.add_argument("paths", nargs="*", metavar="[RUN_DIR] INPUT",
                         help="an image, a folder of images, or a video; an older form puts a "
@@ -89,10 +96,23 @@ def register(commands) -> argparse.ArgumentParser:
                         help="face detector: mtcnn (the default where it is installed) or haar")
     parser.add_argument("--no-align", action="store_true",
                         help="crop detected faces without rotating the eyes level")
-    parser.add_argument("--every", type=int, default=1, metavar="N",
+    parser.add_argument("--every", type=whole_number(1), default=1, metavar="N",
                         help="videos and the camera: predict every N-th frame (default 1)")
     parser.add_argument("--camera", type=int, metavar="N",
                         help="read webcam N instead of INPUT, until Ctrl-C")
+    parser.add_argument("--batch-size", type=whole_number(1),
+                        default=DEFAULT_BATCH_SIZE, metavar="N",
+                        help="images per detector call and faces per model call "
+                             f"(default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--workers", type=whole_number(0), default=DEFAULT_WORKERS,
+                        metavar="N", help="threads decoding the next images of a folder "
+                                          f"(default {DEFAULT_WORKERS}; 0: none)")
+    parser.add_argument("--detect-size", type=whole_number(MIN_DETECT_SIZE),
+                        default=DEFAULT_DETECT_SIZE, metavar="PIXELS",
+                        help="the detector sees each image with its longer side at most this "
+                             f"(default {DEFAULT_DETECT_SIZE}); faces under about "
+                             f"{MIN_DETECT_SIZE}/PIXELS of the longer side are missed, so "
+                             "raise it (e.g. 1024) for small faces in large photos")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar on folders, videos and the camera")
     parser.set_defaults(run=run)

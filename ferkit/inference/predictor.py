@@ -9,10 +9,16 @@ float32 by ``pixel_divisor``. The contract is the run's ``preprocessing.json``
 
 Image arrays given to the predictor are uint8, ``(H, W)`` grey or ``(H, W, 3)`` RGB
 (``(H, W, 4)`` RGBA loses its alpha); files are read by :func:`ferkit.data.images.read_image`.
+
+Speed on folders comes from three knobs (keyword-only, defaults the fast ones): the faces of
+``batch_size`` images go through the detector and the model together, the next images are
+decoded on ``workers`` threads meanwhile, and the detector sees a copy whose longer side is
+``detect_size`` pixels (boxes and landmarks are mapped back to the full-size image, which the
+face is cropped from). :attr:`Predictor.times` says where the time went.
 """
 from __future__ import annotations
 
-import itertools
+import functools
 import math
 import time
 from pathlib import Path
@@ -23,12 +29,14 @@ import numpy as np
 import pandas as pd
 
 from ferkit.data.cleaning.align import prepare_face
-from ferkit.data.cleaning.detectors import DetectorSpec, Face, FaceDetector, as_detector, find_faces
+from ferkit.data.cleaning.detectors import (MIN_DETECTION_SIDE, DetectorSpec, Face, FaceDetector,
+                                             as_detector, find_faces_many)
 from ferkit.data.images import check_pixels, fit_image, read_image
 from ferkit.errors import NoFaceError
 from ferkit.inference.annotate import save_annotated
 from ferkit.inference.media import (AnnotatedVideo, frame_count, image_files, input_kind,
                                     opened_camera, opened_video, sampled_frames)
+from ferkit.inference.pipeline import ReadAhead, StageTimes, check_count, chunks
 from ferkit.inference.progress import progress as progress_bar
 from ferkit.inference.results import (LANDMARK_COLUMNS, NO_FACE, OK, WHOLE_IMAGE, FaceMode,
                                       FacePrediction, check_face_mode, prediction_rows)
@@ -47,6 +55,13 @@ OnUnreadable = Literal["raise", "report"]
 #: What :func:`predict_path` writes under ``out``: annotated pictures of images, of a video.
 ANNOTATED_FOLDER = "annotated"
 ANNOTATED_VIDEO = "annotated.avi"
+#: Images (and faces) per detector and model call.
+DEFAULT_BATCH_SIZE = 64
+#: Threads that decode the next images of a folder while the current ones are predicted.
+DEFAULT_WORKERS = 2
+#: Longer side, in pixels, of the copy of each image the detector sees. A face needs about
+#: ``MIN_DETECTION_SIDE`` pixels in that copy, so raise it for small faces in large photos.
+DEFAULT_DETECT_SIZE = 160
 
 
 class Predictor:
@@ -62,21 +77,29 @@ class Predictor:
         margin: detected boxes grow by this fraction of their size on every side.
         align: rotate each face so its eyes are level (when the detector gives landmarks).
         source: how errors name the model (``from_run`` uses the file path).
-        batch_size: faces per model call.
+        batch_size: images per detector call and faces per model call.
+        detect_size: the detector sees each image downscaled so its longer side is at most
+            this many pixels; faces are cropped from the full-size image.
+        workers: threads that decode a folder's next images meanwhile (0: no threads).
         pixel_divisor: model input = uint8 pixels / this (255: the training pipeline's).
     """
 
     def __init__(self, model: "keras.Model", classes: Sequence[str], aus: Sequence[int] = (),
                  image_size: Sequence[int] = (48, 48), channels: int = 1,
                  detector: Detector = None, margin: float = DEFAULT_MARGIN, *,
-                 align: bool = True, source: str = "model", batch_size: int = 64,
-                 pixel_divisor: float = PIXEL_DIVISOR):
+                 align: bool = True, source: str = "model",
+                 batch_size: int = DEFAULT_BATCH_SIZE, detect_size: int = DEFAULT_DETECT_SIZE,
+                 workers: int = DEFAULT_WORKERS, pixel_divisor: float = PIXEL_DIVISOR):
         self.model = model
         self.source = source
         self.detector = detector
         self.align = bool(align)
         self._face_detector: FaceDetector | None = None
-        self.batch_size = int(batch_size)
+        self.batch_size = check_count("batch_size", batch_size, 1)
+        self.detect_size = check_count("detect_size", detect_size, MIN_DETECTION_SIDE)
+        self.workers = check_count("workers", workers, 0)
+        #: Seconds spent per stage (decode, detect, align/crop, model, write) since built.
+        self.times = StageTimes()
         wanted = Preprocessing(tuple(image_size), channels, tuple(classes), tuple(aus), margin,
                                pixel_divisor)
         self.preprocessing = fitted_preprocessing(model, wanted, source)
@@ -84,35 +107,42 @@ class Predictor:
     @classmethod
     def from_run(cls, run_dir: str | Path, *, detector: Detector = None,
                  margin: float | None = None, align: bool = True,
-                 batch_size: int = 64) -> "Predictor":
-        """Load ``run_dir/model.keras`` with its ``preprocessing.json``."""
-        model = load_run_model(run_dir)
+                 safe_mode: bool | None = None, **speed) -> "Predictor":
+        """Load ``run_dir/model.keras`` with its ``preprocessing.json``.
+
+        ``speed``: ``batch_size``, ``detect_size``, ``workers`` as in :class:`Predictor`.
+        ``safe_mode``: see :func:`ferkit.models.loading.load_model_file` (default safe).
+        """
+        _check_speed_options(speed)
+        model = load_run_model(run_dir, safe_mode=safe_mode)
         return cls.from_model(model, load_preprocessing(run_dir), detector=detector, margin=margin,
-                              align=align, source=str(RunDir(run_dir) / RunDir.MODEL),
-                              batch_size=batch_size)
+                              align=align, source=str(RunDir(run_dir) / RunDir.MODEL), **speed)
 
     @classmethod
     def from_preset(cls, name: str = DEFAULT_PRESET, *, detector: Detector = None,
                     margin: float | None = None, align: bool = True,
-                    batch_size: int = 64) -> "Predictor":
+                    **speed) -> "Predictor":
         """A predictor with a pretrained preset shipped inside ferkit (no download).
 
         ``name`` is one of :func:`ferkit.models.pretrained.list_presets` (default ``fer2013``);
-        its weights are checked against their SHA-256 before use.
+        its weights are checked against their SHA-256 before use. ``speed``: ``batch_size``,
+        ``detect_size``, ``workers`` as in :class:`Predictor`.
         """
+        _check_speed_options(speed)
         model, preprocessing = load_preset(name)
         return cls.from_model(model, preprocessing, detector=detector, margin=margin,
-                              align=align, source=f"preset {name!r}", batch_size=batch_size)
+                              align=align, source=f"preset {name!r}", **speed)
 
     @classmethod
     def from_model(cls, model: "keras.Model", preprocessing: Preprocessing, *,
                    detector: Detector = None, margin: float | None = None, align: bool = True,
-                   source: str = "model", batch_size: int = 64) -> "Predictor":
+                   source: str = "model", **speed) -> "Predictor":
         """A predictor from a loaded model and a :class:`~ferkit.runs.Preprocessing`."""
+        _check_speed_options(speed)
         p = preprocessing
         return cls(model, p.classes, p.aus, p.image_size, p.channels, detector,
                    p.margin if margin is None else margin, align=align, source=source,
-                   batch_size=batch_size, pixel_divisor=p.pixel_divisor)
+                   pixel_divisor=p.pixel_divisor, **speed)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -160,14 +190,27 @@ class Predictor:
                        face: FaceMode = "detect") -> list[list[FacePrediction]]:
         """Predictions for a list of uint8 images; all their faces go through the model together."""
         check_face_mode(face)
-        found = [self.face_crops(image, face) for image in images]
-        crops = [crop for _, image_crops in found for crop in image_crops]
-        outputs = self._predict_crops(crops)
+        images = [check_pixels(image, "image") for image in images]
+        with self.times.timing("detect"):
+            found = self.find_faces(images, face)
+        with self.times.timing("align/crop"):
+            crops = [crop for image, faces in zip(images, found)
+                     for crop in self._crops(image, faces, face)]
+        with self.times.timing("model"):
+            outputs = self._predict_crops(crops)
         results, start = [], 0
-        for faces, _ in found:
+        for faces in found:
             results.append([self._prediction(f, outputs, start + i) for i, f in enumerate(faces)])
             start += len(faces)
         return results
+
+    def find_faces(self, images: Sequence[np.ndarray],
+                   face: FaceMode = "detect") -> list[list[Face]]:
+        """Each image's faces, largest first: detected together at ``detect_size``
+        (:func:`~ferkit.data.cleaning.detectors.find_faces_many`), or the whole image."""
+        if face == "whole":
+            return [[Face((0, 0, image.shape[1], image.shape[0]))] for image in images]
+        return find_faces_many(images, self.face_detector, max_side=self.detect_size)
 
     def model_inputs(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Face crops from :meth:`face_crops` as the float32 batch the model is called on."""
@@ -180,13 +223,17 @@ class Predictor:
         Faces are prepared by :func:`ferkit.data.cleaning.align.prepare_face`, the function
         :func:`ferkit.data.cleaning.crop_faces` uses.
         """
+        check_face_mode(face)
         image = check_pixels(image, "image")
+        faces = self.find_faces([image], face)[0]
+        return faces, self._crops(image, faces, face)
+
+    def _crops(self, image: np.ndarray, faces: Sequence[Face], face: FaceMode) -> list[np.ndarray]:
         size, channels = self.preprocessing.image_size, self.preprocessing.channels
         if face == "whole":
-            return [Face((0, 0, image.shape[1], image.shape[0]))], [fit_image(image, size, channels)]
-        faces = find_faces(image, self.face_detector)
+            return [fit_image(image, size, channels)]
         margin = self.preprocessing.margin
-        return faces, [prepare_face(image, f, size, channels, margin, self.align) for f in faces]
+        return [prepare_face(image, f, size, channels, margin, self.align) for f in faces]
 
     def _loaded(self, image_or_path) -> tuple[str, np.ndarray]:
         if isinstance(image_or_path, (str, Path)):
@@ -197,7 +244,7 @@ class Predictor:
         if not crops:
             return {}
         batches = [head_outputs(self.model.predict_on_batch(self.model_inputs(chunk)))
-                   for chunk in _chunks(crops, self.batch_size)]
+                   for chunk in chunks(crops, self.batch_size)]
         return {head: np.concatenate([b[head] for b in batches]) for head in batches[0]}
 
     def _prediction(self, face: Face, outputs: dict[str, np.ndarray], row: int) -> FacePrediction:
@@ -224,21 +271,34 @@ class Predictor:
         if on_unreadable not in ("raise", "report"):
             raise ValueError(f"on_unreadable must be 'raise' or 'report', got {on_unreadable!r}")
         rows = []
-        chunks = _chunks(progress_bar(paths, "images", len(paths), progress), self.batch_size)
-        for chunk in chunks:
-            loaded = [(path, _read_or_report(path, on_unreadable)) for path in chunk]
-            images = [image for _, image in loaded if not isinstance(image, str)]
-            predictions = iter(self.predict_arrays(images, face))
-            for path, image in loaded:
-                where = self._where(str(path), face)
-                if isinstance(image, str):
-                    rows.append({**where, "status": f"unreadable: {image}"})
-                    continue
-                found = next(predictions)
-                rows.extend(prediction_rows(where, found))
-                if annotate_to is not None:
-                    save_annotated(image, found, Path(annotate_to) / f"{Path(path).stem}.png")
+        read = functools.partial(_read_or_report, on_unreadable=on_unreadable)
+        paths = progress_bar(paths, "images", len(paths), progress)
+        with ReadAhead(paths, read, chunk_size=self.batch_size, workers=self.workers) as reader:
+            for loaded in self._timed_chunks(reader):
+                images = [image for _, image in loaded if not isinstance(image, str)]
+                predictions = iter(self.predict_arrays(images, face))
+                for path, image in loaded:
+                    where = self._where(str(path), face)
+                    if isinstance(image, str):
+                        rows.append({**where, "status": f"unreadable: {image}"})
+                        continue
+                    found = next(predictions)
+                    rows.extend(prediction_rows(where, found))
+                    if annotate_to is not None:
+                        with self.times.timing("write"):
+                            save_annotated(image, found,
+                                           Path(annotate_to) / f"{Path(path).stem}.png")
         return self._frame(rows, ["file"])
+
+    def _timed_chunks(self, reader: Iterable[list]) -> Iterator[list]:
+        """The reader's chunks, the wait for each counted as decode time."""
+        iterator = iter(reader)
+        while True:
+            with self.times.timing("decode"):
+                chunk = next(iterator, None)
+            if chunk is None:
+                return
+            yield chunk
 
     def predict_folder(self, folder: str | Path, face: FaceMode = "detect", *,
                        recursive: bool = False, annotate_to: str | Path | None = None,
@@ -293,7 +353,7 @@ class Predictor:
         rows = []
         with AnnotatedVideo(annotate_to) as annotated:
             annotated.fps = fps or annotated.fps
-            for chunk in _chunks(timed_frames, self.batch_size):
+            for chunk in chunks(timed_frames, self.batch_size):
                 predictions = self.predict_arrays([frame for _, _, frame in chunk], face)
                 for (index, seconds, frame), found in zip(chunk, predictions):
                     where = {"file": name, "frame": index, "time_s": seconds,
@@ -333,6 +393,14 @@ def _until_interrupted(items: Iterable) -> Iterator:
         return
 
 
+def _check_speed_options(speed: dict) -> None:
+    """Raise a TypeError naming any keyword that is not one of the predictor's speed knobs."""
+    unknown = sorted(set(speed) - {"batch_size", "detect_size", "workers"})
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {unknown}; the speed options are "
+                        "batch_size, detect_size and workers")
+
+
 def _read_or_report(path, on_unreadable: OnUnreadable) -> np.ndarray | str:
     """The image, or with ``on_unreadable="report"`` the reason it cannot be read."""
     try:
@@ -341,12 +409,6 @@ def _read_or_report(path, on_unreadable: OnUnreadable) -> np.ndarray | str:
         if on_unreadable == "raise":
             raise
         return str(err)
-
-
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
 
 
 # ----------------------------------------------------------------------------- whole inputs
@@ -368,7 +430,8 @@ def predict_path(predictor: Predictor, path: str | Path, out: str | Path | None 
         frame = predictor.predict_files(files, face, out / ANNOTATED_FOLDER if out else None,
                                         on_unreadable, progress)
     if out is not None:
-        write_predictions(frame, out)
+        with predictor.times.timing("write"):
+            write_predictions(frame, out)
     return frame
 
 
@@ -414,4 +477,5 @@ def status_counts(frame: pd.DataFrame) -> dict[str, int]:
 
 __all__ = ["Predictor", "Detector", "predict_path", "predict_camera_to", "write_predictions",
            "summary_table", "status_counts",
-           "ANNOTATED_FOLDER", "ANNOTATED_VIDEO"]
+           "ANNOTATED_FOLDER", "ANNOTATED_VIDEO", "DEFAULT_BATCH_SIZE", "DEFAULT_DETECT_SIZE",
+           "DEFAULT_WORKERS"]

@@ -81,8 +81,9 @@ def test_whole_image_rows_have_no_landmarks_and_say_so(predictor):
 
 def test_huge_images_give_boxes_in_full_resolution(predictor):
     frame = predictor.predict_image(squares((1200, 800, 400), size=(1500, 2400)))
+    one_detection_pixel = 2400 / predictor.detect_size   # the detector sees a downscaled copy
     assert frame[["x", "y", "width", "height"]].iloc[0].tolist() == pytest.approx(
-        [1200, 800, 400, 400], abs=3)
+        [1200, 800, 400, 400], abs=max(3, one_detection_pixel))
 
 
 def test_predictor_and_crop_faces_prepare_a_face_identically(predictor, tiny_run):

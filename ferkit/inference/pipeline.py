@@ -1,0 +1,98 @@
+"""The plumbing that makes folders fast: reading images ahead on a thread pool, and a record of
+where the time goes (decode, detect, align/crop, model, write).
+
+:class:`ReadAhead` decodes the next chunk of files on worker threads while the caller detects
+and predicts on the current one; chunks and the images in them keep the order of the paths.
+OpenCV releases the GIL while it decodes, so threads overlap decoding with TensorFlow's work.
+:class:`StageTimes` adds up wall-clock seconds per stage of :class:`ferkit.inference.Predictor`.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import itertools
+import time
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+#: The stages of a prediction, in pipeline order (the keys of :class:`StageTimes`).
+STAGES = ("decode", "detect", "align/crop", "model", "write")
+
+
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` as consecutive lists of ``size`` (the last one shorter)."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def check_count(name: str, value: int, minimum: int) -> int:
+    """``value`` as an int, or a ValueError naming ``name``, the value and the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
+            or int(value) < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+class StageTimes:
+    """Wall-clock seconds spent in each of :data:`STAGES`, added up over calls."""
+
+    def __init__(self):
+        self.seconds = dict.fromkeys(STAGES, 0.0)
+
+    @contextlib.contextmanager
+    def timing(self, stage: str) -> Iterator[None]:
+        """Add the time the ``with`` block takes to ``stage``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - start
+
+    def reset(self) -> None:
+        self.seconds = dict.fromkeys(STAGES, 0.0)
+
+    def total(self) -> float:
+        return sum(self.seconds.values())
+
+
+class ReadAhead:
+    """``read(path)`` of every path, chunk by chunk, with the next chunk read on ``workers``
+    threads while the caller works on the current one (``workers=0``: read in the caller).
+
+    Use it as a context manager; iterating gives ``[(path, read(path)), ...]`` per chunk in
+    the order of ``paths``. At most two chunks of images are in memory at a time.
+    """
+
+    def __init__(self, paths: Iterable, read: Callable, *, chunk_size: int, workers: int):
+        self.paths, self.read = paths, read
+        self.chunk_size = check_count("chunk_size", chunk_size, 1)
+        self.workers = check_count("workers", workers, 0)
+        self.pool = (concurrent.futures.ThreadPoolExecutor(self.workers, "ferkit-read")
+                     if self.workers else None)
+
+    def __enter__(self) -> "ReadAhead":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __iter__(self) -> Iterator[list[tuple]]:
+        path_chunks = chunks(self.paths, self.chunk_size)
+        if self.pool is None:
+            for chunk in path_chunks:
+                yield [(path, self.read(path)) for path in chunk]
+            return
+        pending = self._submit(next(path_chunks, []))
+        while pending:
+            following = self._submit(next(path_chunks, []))
+            yield [(path, future.result()) for path, future in pending]
+            pending = following
+
+    def _submit(self, chunk: Sequence) -> list[tuple]:
+        return [(path, self.pool.submit(self.read, path)) for path in chunk]
+
+
+__all__ = ["ReadAhead", "StageTimes", "STAGES", "chunks", "check_count"]
