@@ -3,7 +3,7 @@
 A cosine schedule must know its length before the first step, and the length that fits a
 budget depends on the machine: the FER2013 recipe's 28 epochs take 27 minutes on a 2-core
 AMX Xeon and about 35 on a 2-core Zen 4 EPYC, which has no AMX. So before training, a
-throwaway copy of the model trains a few steps, validates a few batches and is saved once on
+throwaway copy of the model trains a few steps, validates a few batches and is saved once, on
 the run's own data; from those times :func:`plan_epochs` picks the most epochs (at most
 ``train.epochs``) that fit what is left of the budget, and the real model is built afresh (same
 seed, same initial weights) and trained for exactly that many, one full schedule. The plan is
@@ -112,8 +112,7 @@ class BudgetPlan:
     validation_s: float = 0.0
     #: Validation in only the last this many epochs (``train.validate_last_epochs``).
     validated_epochs: int | None = None
-    #: Seconds of each epoch spent beside its steps: checkpoint, backup, the data pipeline's
-    #: restart (within ``epoch_s``).
+    #: Seconds of each epoch spent saving the checkpoint and the backup (within ``epoch_s``).
     epoch_overhead_s: float = 0.0
     # written when training ends (see BudgetStop.outcome)
     #: Seconds from the start of ``fit`` to the end of the last epoch (this process's part).
@@ -133,7 +132,7 @@ class BudgetPlan:
                      f"{self.validated_epochs} only)" if self.validated_epochs else "")
         return (f"time budget {self.budget_s / 60:.1f} min: {self.step_s:.3f} s per training "
                 f"step, about {self.epoch_s:.3g} s per epoch with validation{validated}, "
-                f"checkpoint and data restart ({self.epoch_overhead_s:.2g} s), "
+                f"checkpoint and backup ({self.epoch_overhead_s:.2g} s), "
                 f"{self.spent_s:.0f} s spent before training, "
                 f"{self.tracing_s + self.final_eval_s:.0f} s kept for tracing and the final "
                 f"evaluation -> {epochs}{fits}")
@@ -193,15 +192,15 @@ def time_steps(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset,
     return step_s, (end - traced) / batches, max(0.0, first_train_s) + first_val_s
 
 
-def time_epoch_overhead(model: keras.Model, train: tf.data.Dataset) -> float:
-    """Seconds an epoch spends beside its steps, on the probe: saving the model (the best
-    checkpoint, which may be written every epoch), saving its weights (the epoch backup) and
-    the training data's first batch from a fresh iterator (the shuffle buffer's refill)."""
+def time_epoch_overhead(model: keras.Model) -> float:
+    """Seconds an epoch spends saving, on the probe: the model (the best checkpoint, which may
+    be written every epoch) and its weights (the epoch backup). The data pipeline's restart
+    is left to the epochs' own timing: a fresh iterator here would decode the images again
+    where the first epoch has not yet filled the cache."""
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         model.save(Path(folder) / "probe.keras")
         model.save_weights(Path(folder) / "probe.weights.h5")
-    next(iter(train))
     return time.perf_counter() - start
 
 
@@ -229,7 +228,7 @@ def plan_epochs(budget_s: float, spent_s: float, step_s: float, steps_per_epoch:
     """The most whole epochs (``min_epochs`` to ``max_epochs``) that fit ``budget_s`` after
     ``spent_s`` already spent, ``tracing_s`` of one-off tracing and the final evaluation on
     ``test_batches``; validating every epoch, or only the last ``validated_epochs``; each
-    epoch also spends ``epoch_overhead_s`` (checkpoint, backup, data restart), and the epochs
+    epoch also spends ``epoch_overhead_s`` (saving the checkpoint and backup), and the epochs
     keep the noise reserve of :func:`epochs_that_fit` (at ``MIN_SPREAD``)."""
     train_s = (steps_per_epoch * step_s + epoch_overhead_s) * EPOCH_MARGIN
     validation_s = val_batches * val_batch_s * EPOCH_MARGIN

@@ -157,7 +157,7 @@ def plan_budget(config: Config, samples: Samples, run_dir: Path | None, started:
     step_s, val_batch_s, tracing_s = time_steps(probe, data.train, data.val,
                                                 min(PROBE_STEPS, max(1, data.steps_per_epoch - 3)),
                                                 PROBE_VAL_BATCHES)
-    overhead_s = time_epoch_overhead(probe, data.train)
+    overhead_s = time_epoch_overhead(probe)
     del probe
     plan = plan_epochs(train.time_budget_minutes * 60, time.perf_counter() - started, step_s,
                        data.steps_per_epoch, val_batch_s,

@@ -41,7 +41,7 @@ def test_plan_takes_the_most_epochs_that_fit_after_fixed_costs():
     assert "30 epochs" in plan.describe() and "30.0 min" in plan.describe()
 
 
-def test_the_checkpoint_and_data_restart_of_every_epoch_are_planned_for():
+def test_the_checkpoint_and_backup_of_every_epoch_are_planned_for():
     kwargs = dict(step_s=0.5, steps_per_epoch=100, val_batch_s=0.2, val_batches=10,
                   test_batches=10, tracing_s=20.0, max_epochs=100)
     bare = plan_epochs(1800.0, 60.0, **kwargs)
