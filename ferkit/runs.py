@@ -113,6 +113,17 @@ def _read_utf8(path: Path, error: type[Exception],
 YAML_MAX_EXPANDED_NODES = 100_000
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading ``1e-3`` and ``5E+4`` as numbers (as YAML 1.2 and JSON
+    do; YAML 1.1 needs a dot, so ``learning_rate: 1e-3`` would be the string ``'1e-3'``)."""
+
+
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
 def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
     """Values in ``node`` with every alias followed (an alias is the node it names, shared,
     so each node is sized once); stops counting once over the limit."""
@@ -138,7 +149,7 @@ def parse_yaml(text: str, source: str, error: type[Exception]) -> Any:
     """``text`` parsed as YAML with PyYAML's safe loader (plain data only); a syntax error
     (line and column), a tag that would build a Python object, or aliases that expand the
     document beyond :data:`YAML_MAX_EXPANDED_NODES` values is an ``error`` naming ``source``."""
-    loader = yaml.SafeLoader(text)
+    loader = _ConfigLoader(text)
     try:
         node = loader.get_single_node()  # composed, aliases shared: nothing expanded yet
         size = _expanded_size(node, {}) if node is not None else 0

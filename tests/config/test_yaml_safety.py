@@ -95,3 +95,16 @@ def test_an_empty_config_is_all_defaults(tmp_path):
     config = tmp_path / "empty.yaml"
     config.write_text("# nothing set\n")
     assert load_config(config) == config_from_dict({})
+
+
+def test_exponent_floats_without_a_dot_are_numbers(tmp_path):
+    """YAML 1.1 reads ``1e-3`` as a string; ferkit's configs read it as the number."""
+    from ferkit.config import load_config
+
+    config = load_config("configs/seed000_main.yaml", ["train.learning_rate=1e-3",
+                                                       "train.weight_decay=5E-5"])
+    assert config.train.learning_rate == pytest.approx(0.001)
+    assert config.train.weight_decay == pytest.approx(5e-5)
+    path = tmp_path / "exp.yaml"
+    path.write_text("train:\n  learning_rate: 2e-4\n")
+    assert load_config(path).train.learning_rate == pytest.approx(2e-4)
