@@ -115,7 +115,21 @@ YAML_MAX_EXPANDED_NODES = 100_000
 
 class _ConfigLoader(yaml.SafeLoader):
     """PyYAML's safe loader, reading ``1e-3`` and ``5E+4`` as numbers (as YAML 1.2 and JSON
-    do; YAML 1.1 needs a dot, so ``learning_rate: 1e-3`` would be the string ``'1e-3'``)."""
+    do; YAML 1.1 needs a dot, so ``learning_rate: 1e-3`` would be the string ``'1e-3'``),
+    and refusing a key given twice in one mapping (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<: *defaults`` may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}: it is given twice in one mapping",
+                    key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _ConfigLoader.add_implicit_resolver(
@@ -177,6 +191,8 @@ def _yaml_where(err: yaml.MarkedYAMLError) -> str:
 
 def _constructor_problem(err: yaml.constructor.ConstructorError) -> str:
     tag = re.search(r"for the tag '([^']+)'", str(err.problem))
+    if not tag and str(err.problem).startswith("duplicate key"):
+        return str(err.problem)
     if not tag:
         return f"not valid YAML: {err.problem}"
     short = tag.group(1).replace("tag:yaml.org,2002:", "!!")

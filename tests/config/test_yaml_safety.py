@@ -108,3 +108,10 @@ def test_exponent_floats_without_a_dot_are_numbers(tmp_path):
     path = tmp_path / "exp.yaml"
     path.write_text("train:\n  learning_rate: 2e-4\n")
     assert load_config(path).train.learning_rate == pytest.approx(2e-4)
+
+
+def test_a_key_given_twice_is_refused_but_merge_keys_may_override():
+    with pytest.raises(ConfigError, match=r"exp.yaml, line 4.*duplicate key 'x'"):
+        parse_yaml("a: 1\nb:\n  x: 1\n  x: 2\n", "exp.yaml", ConfigError)
+    merged = parse_yaml("d: &d {x: 1, y: 2}\nb:\n  <<: *d\n  x: 5\n", "exp.yaml", ConfigError)
+    assert merged["b"] == {"x": 5, "y": 2}
