@@ -114,11 +114,6 @@ class Case:
 
 
 # ----------------------------------------------------------------------------- builders
-def train_with(**config_sections) -> Callable[[Inputs], list[str]]:
-    return lambda inp: ["train", "--config", str(inp.config(**config_sections)),
-                        "--out", str(inp.path("out"))]
-
-
 def train_setting(*overrides: str) -> Callable[[Inputs], list[str]]:
     def build(inp: Inputs) -> list[str]:
         argv = ["train", "--config", str(inp.config()), "--out", str(inp.path("out"))]
@@ -143,6 +138,13 @@ def train_on(source: str, make_path: Callable[[Inputs], Path], **data) -> Callab
 def inspect(make_path: Callable[[Inputs], Path]) -> Callable[[Inputs], list[str]]:
     return lambda inp: ["data", "inspect", str(make_path(inp)), "--out", str(inp.path("out")),
                         "--no-duplicates"]
+
+
+def empty_folder(name: str) -> Callable[[Inputs], Path]:
+    def make(inp: Inputs) -> Path:
+        inp.path(name).mkdir()
+        return inp.path(name)
+    return make
 
 
 def folders_with(name: str, content: bytes) -> Callable[[Inputs], Path]:
@@ -316,7 +318,7 @@ def no_code_ran(inp: Inputs) -> None:
     assert not inp.path("PWNED").exists(), "a !!python/object tag ran code"
 
 
-def tune_without_section(inp: Inputs) -> list[str]:
+def tune_command(inp: Inputs) -> list[str]:
     return ["tune", "--config", str(inp.config()), "--out", str(inp.path("out")), "--quiet"]
 
 
@@ -369,8 +371,7 @@ CASES = [
     # datasets read by train
     Case("train-data-folder-missing", train_on("folders", lambda inp: inp.path("no_faces")),
          ("no_faces", "does not exist")),
-    Case("train-data-folder-empty", train_on("folders", lambda inp: inp.path("empty").mkdir()
-                                             or inp.path("empty")),
+    Case("train-data-folder-empty", train_on("folders", empty_folder("empty")),
          ("empty", "no class folders")),
     Case("train-zero-byte-image", train_on("folders", folders_with("blank.png", b"")),
          ("blank.png",)),
@@ -400,7 +401,7 @@ CASES = [
          ("S509_001",)),
     # datasets read by data inspect
     Case("inspect-path-missing", inspect(lambda inp: inp.path("nowhere")), ("nowhere",)),
-    Case("inspect-empty-folder", inspect(lambda inp: inp.path("empty").mkdir() or inp.path("empty")),
+    Case("inspect-empty-folder", inspect(empty_folder("empty")),
          ("empty",)),
     Case("inspect-truncated-fer2013-gz", inspect(truncated_gz),
          ("fer2013.csv.gz", "truncated|ended|corrupt|incomplete"), absent=("EOFError",)),
@@ -460,7 +461,7 @@ CASES = [
     Case("predict-video-not-a-video", predict_with_run(text_as("clip.avi"), "--whole-image"),
          ("clip.avi",)),
     Case("predict-empty-folder",
-         predict_with_run(lambda inp: inp.path("none").mkdir() or inp.path("none")),
+         predict_with_run(empty_folder("none")),
          ("none",)),
     Case("predict-every-zero", predict_with_run(first_face, "--whole-image", "--every", "0"),
          ("--every", r"\b0\b"), usage=True),
@@ -485,8 +486,7 @@ CASES = [
          ("plain_file",)),
     Case("export-unknown-format", run_command("export", "--format", "onnx"), ("onnx",),
          usage=True),
-    Case("report-not-a-run", lambda inp: ["report", str(inp.path("folder").mkdir()
-                                                        or inp.path("folder"))],
+    Case("report-not-a-run", lambda inp: ["report", str(empty_folder("folder")(inp))],
          ("folder", "run.json")),
     Case("report-unfinished-run", run_command("report", damage=missing_run_json), ("run.json",)),
     Case("report-corrupt-run-json", run_command("report", damage=corrupt_run_json),
@@ -521,8 +521,8 @@ CASES = [
          lambda inp: ["kfold", "--config", str(inp.config()), "--val-fraction", "1.5",
                       "--out", str(inp.path("out"))],
          ("--val-fraction", "1.5"), usage=True),
-    Case("tune-fold-by-column-missing", tune_without_section, ("tune.fold_by", "'subject'")),
-    Case("tune-folds-below-two", lambda inp: tune_without_section(inp) + ["--set", "tune.folds=1"],
+    Case("tune-fold-by-column-missing", tune_command, ("tune.fold_by", "'subject'")),
+    Case("tune-folds-below-two", lambda inp: tune_command(inp) + ["--set", "tune.folds=1"],
          ("tune.folds", r"\b1\b")),
     Case("occlusion-config-missing",
          lambda inp: ["occlusion", "--config", str(inp.path("gone.yaml"))], ("gone.yaml",)),
