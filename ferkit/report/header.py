@@ -64,6 +64,8 @@ def _best_epoch(run_dir: Path) -> str | None:
         losses = read_json(path).get("val_loss") or []
     except ValueError:
         return None
+    if not isinstance(losses, list):  # a hand-edited history: no best epoch to name
+        return None
     finite = [(loss, i) for i, loss in enumerate(losses) if isinstance(loss, numbers.Real)
               and math.isfinite(loss)]
     if not finite:
@@ -112,9 +114,9 @@ def header_rows(run_dir: Path, run: Mapping, config: Mapping) -> list[tuple[str,
         rows.append(("Split sizes", _split_text(run["split_sizes"])))
     if run.get("evaluated_on"):
         rows.append(("Evaluated on", f"the <b>{escape(run['evaluated_on'])}</b> split"))
-    if run.get("classes"):
+    if isinstance(run.get("classes"), list) and run["classes"]:
         rows.append((f"Classes ({len(run['classes'])})", chips(run["classes"])))
-    if run.get("aus"):
+    if isinstance(run.get("aus"), list) and run["aus"]:
         aus = [_au_name(au) for au in run["aus"]]
         rows.append((f"Action units ({len(aus)})", chips(aus)))
     rows += [(humanise(key), escape(plain(value))) for key, value in run.items()

@@ -221,6 +221,23 @@ def test_a_run_json_that_is_corrupt_or_newer_is_no_finished_run(run_dir):
         build_report(run_dir)
 
 
+@pytest.mark.parametrize("file, field, value, left_out", [
+    ("run.json", "classes", 7, "Classes ("), ("run.json", "aus", 5, "Action units ("),
+    ("history.json", "val_loss", 0.5, "Best epoch")],
+    ids=["classes-a-number", "aus-a-number", "val-loss-a-number"])
+def test_a_hand_edited_record_of_the_wrong_type_still_reports(run_dir, file, field, value,
+                                                             left_out):
+    record = json.loads((run_dir / file).read_text())
+    write_text(run_dir / file, json.dumps({**record, field: value}))
+    page = build_report(run_dir).read_text(encoding="utf-8")
+    assert "Headline metrics" in page and left_out not in page
+
+
+def test_a_max_rows_below_one_is_refused(run_dir):
+    with pytest.raises(ValueError, match="max_rows must be a whole number >= 1, got 0"):
+        build_report(run_dir, max_rows=0)
+
+
 def test_the_stylesheet_is_package_data_inlined_in_the_page(page):
     css = importlib.resources.files("ferkit.report").joinpath("report.css").read_text("utf-8")
     assert ".facts th" in css and f"<style>{css}</style>" in page
