@@ -17,7 +17,7 @@ from ferkit.runs import RunDir
 DEFAULT_PRESET = "fer2013"
 #: The speed options' defaults and smallest values, as in ferkit.inference.predictor (which
 #: imports TensorFlow); a test keeps the two in step.
-DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, DEFAULT_DETECT_SIZE = 64, 2, 160
+DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, DEFAULT_DETECT_SIZE = 64, 2, 128
 MIN_DETECT_SIZE = 20
 
 
@@ -110,9 +110,10 @@ def register(commands) -> argparse.ArgumentParser:
     parser.add_argument("--detect-size", type=whole_number(MIN_DETECT_SIZE),
                         default=DEFAULT_DETECT_SIZE, metavar="PIXELS",
                         help="the detector sees each image with its longer side at most this "
-                             f"(default {DEFAULT_DETECT_SIZE}); faces under about "
-                             f"{MIN_DETECT_SIZE}/PIXELS of the longer side are missed, so "
-                             "raise it (e.g. 1024) for small faces in large photos")
+                             f"(default {DEFAULT_DETECT_SIZE}), and images without a face again "
+                             f"at full size; faces under about {MIN_DETECT_SIZE}/PIXELS of the "
+                             "longer side beside a larger one are missed, so raise it (e.g. "
+                             "1024) for group photos")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar on folders, videos and the camera")
     parser.set_defaults(run=run)

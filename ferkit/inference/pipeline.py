@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import itertools
+import numbers
 import time
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
@@ -29,10 +30,19 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 def check_count(name: str, value: int, minimum: int) -> int:
     """``value`` as an int, or a ValueError naming ``name``, the value and the allowed range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
-            or int(value) < minimum:
+    whole = (isinstance(value, numbers.Integral) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer())
+    if not whole or value < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_speed_options(speed: dict) -> None:
+    """Raise a TypeError naming any keyword that is not one of the predictor's speed knobs."""
+    unknown = sorted(set(speed) - {"batch_size", "detect_size", "workers"})
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {unknown}; the speed options are "
+                        "batch_size, detect_size and workers")
 
 
 class StageTimes:
@@ -95,4 +105,4 @@ class ReadAhead:
         return [(path, self.pool.submit(self.read, path)) for path in chunk]
 
 
-__all__ = ["ReadAhead", "StageTimes", "STAGES", "chunks", "check_count"]
+__all__ = ["ReadAhead", "StageTimes", "STAGES", "chunks", "check_count", "check_speed_options"]

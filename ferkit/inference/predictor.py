@@ -29,14 +29,15 @@ import numpy as np
 import pandas as pd
 
 from ferkit.data.cleaning.align import prepare_face
-from ferkit.data.cleaning.detectors import (MIN_DETECTION_SIDE, DetectorSpec, Face, FaceDetector,
-                                             as_detector, find_faces_many)
+from ferkit.data.cleaning.detectors import (MAX_DETECTION_SIDE, MIN_DETECTION_SIDE, DetectorSpec,
+                                             Face, FaceDetector, as_detector, find_faces_many)
 from ferkit.data.images import check_pixels, fit_image, read_image
 from ferkit.errors import NoFaceError
 from ferkit.inference.annotate import save_annotated
 from ferkit.inference.media import (AnnotatedVideo, frame_count, image_files, input_kind,
                                     opened_camera, opened_video, sampled_frames)
-from ferkit.inference.pipeline import ReadAhead, StageTimes, check_count, chunks
+from ferkit.inference.pipeline import (ReadAhead, StageTimes, check_count, check_speed_options,
+                                       chunks)
 from ferkit.inference.progress import progress as progress_bar
 from ferkit.inference.results import (LANDMARK_COLUMNS, NO_FACE, OK, WHOLE_IMAGE, FaceMode,
                                       FacePrediction, check_face_mode, prediction_rows)
@@ -60,8 +61,10 @@ DEFAULT_BATCH_SIZE = 64
 #: Threads that decode the next images of a folder while the current ones are predicted.
 DEFAULT_WORKERS = 2
 #: Longer side, in pixels, of the copy of each image the detector sees. A face needs about
-#: ``MIN_DETECTION_SIDE`` pixels in that copy, so raise it for small faces in large photos.
-DEFAULT_DETECT_SIZE = 160
+#: ``MIN_DETECTION_SIDE`` pixels in that copy (here 1/6 of the longer side); an image in which
+#: none is found is searched again at full size, so only smaller faces *beside* a larger one are
+#: missed: raise it for group photos.
+DEFAULT_DETECT_SIZE = 128
 
 
 class Predictor:
@@ -113,7 +116,7 @@ class Predictor:
         ``speed``: ``batch_size``, ``detect_size``, ``workers`` as in :class:`Predictor`.
         ``safe_mode``: see :func:`ferkit.models.loading.load_model_file` (default safe).
         """
-        _check_speed_options(speed)
+        check_speed_options(speed)
         model = load_run_model(run_dir, safe_mode=safe_mode)
         return cls.from_model(model, load_preprocessing(run_dir), detector=detector, margin=margin,
                               align=align, source=str(RunDir(run_dir) / RunDir.MODEL), **speed)
@@ -128,7 +131,7 @@ class Predictor:
         its weights are checked against their SHA-256 before use. ``speed``: ``batch_size``,
         ``detect_size``, ``workers`` as in :class:`Predictor`.
         """
-        _check_speed_options(speed)
+        check_speed_options(speed)
         model, preprocessing = load_preset(name)
         return cls.from_model(model, preprocessing, detector=detector, margin=margin,
                               align=align, source=f"preset {name!r}", **speed)
@@ -138,7 +141,7 @@ class Predictor:
                    detector: Detector = None, margin: float | None = None, align: bool = True,
                    source: str = "model", **speed) -> "Predictor":
         """A predictor from a loaded model and a :class:`~ferkit.runs.Preprocessing`."""
-        _check_speed_options(speed)
+        check_speed_options(speed)
         p = preprocessing
         return cls(model, p.classes, p.aus, p.image_size, p.channels, detector,
                    p.margin if margin is None else margin, align=align, source=source,
@@ -206,11 +209,24 @@ class Predictor:
 
     def find_faces(self, images: Sequence[np.ndarray],
                    face: FaceMode = "detect") -> list[list[Face]]:
-        """Each image's faces, largest first: detected together at ``detect_size``
-        (:func:`~ferkit.data.cleaning.detectors.find_faces_many`), or the whole image."""
+        """Each image's faces, largest first, or the whole image.
+
+        Faces are detected together at ``detect_size``
+        (:func:`~ferkit.data.cleaning.detectors.find_faces_many`); images without one that
+        were downscaled for that are searched again at full size (up to
+        :data:`~ferkit.data.cleaning.detectors.MAX_DETECTION_SIDE`), so a lone small face is
+        still found.
+        """
         if face == "whole":
             return [[Face((0, 0, image.shape[1], image.shape[0]))] for image in images]
-        return find_faces_many(images, self.face_detector, max_side=self.detect_size)
+        found = find_faces_many(images, self.face_detector, max_side=self.detect_size)
+        again = [i for i, faces in enumerate(found)
+                 if not faces and max(images[i].shape[:2]) > self.detect_size]
+        if again and self.detect_size < MAX_DETECTION_SIDE:
+            retried = find_faces_many([images[i] for i in again], self.face_detector)
+            for index, faces in zip(again, retried):
+                found[index] = faces
+        return found
 
     def model_inputs(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Face crops from :meth:`face_crops` as the float32 batch the model is called on."""
@@ -391,14 +407,6 @@ def _until_interrupted(items: Iterable) -> Iterator:
         yield from items
     except KeyboardInterrupt:
         return
-
-
-def _check_speed_options(speed: dict) -> None:
-    """Raise a TypeError naming any keyword that is not one of the predictor's speed knobs."""
-    unknown = sorted(set(speed) - {"batch_size", "detect_size", "workers"})
-    if unknown:
-        raise TypeError(f"unexpected keyword argument(s) {unknown}; the speed options are "
-                        "batch_size, detect_size and workers")
 
 
 def _read_or_report(path, on_unreadable: OnUnreadable) -> np.ndarray | str:

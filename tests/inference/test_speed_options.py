@@ -138,3 +138,24 @@ def test_predict_flags_reach_the_predictor_and_default_to_its_defaults():
         predictor_module.DEFAULT_BATCH_SIZE, predictor_module.DEFAULT_WORKERS,
         predictor_module.DEFAULT_DETECT_SIZE)
     assert predict_command.MIN_DETECT_SIZE == MIN_DETECTION_SIDE
+
+
+class LargeSquares(BrightSquares):
+    """Bright squares of at least 20 pixels: what a detector finds on a small copy."""
+
+    @staticmethod
+    def _faces(rgb):
+        return [f for f in BrightSquares._faces(rgb) if min(f.box[2:]) >= 20]
+
+
+def test_an_image_without_a_face_at_the_detection_size_is_searched_again_at_full_size(tiny_run):
+    image = np.zeros((600, 800), np.uint8)
+    image[300:360, 400:460] = 255     # 60 pixels: 9.6 in the 128-pixel copy, too small there
+    alone = image.copy()
+    image[50:290, 40:280] = 255       # with a large face beside it, the small one stays unseen
+    detector = LargeSquares()
+    predictor = Predictor.from_run(tiny_run, detector=detector, detect_size=128)
+    lone, crowded = predictor.find_faces([alone, image])
+    assert [f.box for f in lone] == [(400, 300, 60, 60)], "the lone small face was not found"
+    assert [f.box[2] for f in crowded] == [pytest.approx(240, abs=7)]
+    assert detector.batch_sizes == [2, 1], "only the image without a face should be retried"
