@@ -418,15 +418,19 @@ def test_a_slowdown_shortens_the_cosine_so_it_ends_at_zero_inside_the_budget(fak
 
 
 @pytest.mark.slow
-def test_a_budgeted_run_records_its_training_time_inside_the_budget(tmp_path):
+def test_a_budgeted_run_records_its_training_time_and_why_it_stopped(tmp_path):
+    # real time on a shared machine: whether the budget holds is asserted on the fake clock
+    # above; here, that a run writes what happened into budget.json
     config = _recipe(0.4, epochs=200)  # 24 s, 10 of them for the final evaluation: < 200 epochs fit
     run_experiment(config, tmp_path / "run")
     done = BudgetPlan.load(tmp_path / "run")
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert done.epochs <= config.train.epochs and done.epochs_run <= done.epochs
     assert done.epochs_run == info["epochs_run"] == len(done.epoch_seconds)
-    assert 0 < done.training_s <= done.elapsed_s <= done.budget_s - done.final_eval_s
-    assert done.stop_reason and done.epoch_overhead_s > 0
+    assert 0 < sum(done.epoch_seconds) <= done.training_s + 0.01
+    assert done.training_s < done.elapsed_s
+    assert done.stop_reason.startswith(("time budget:", "the plan's last epoch"))
+    assert done.epoch_overhead_s > 0
 
 
 def test_while_only_the_first_epoch_is_timed_the_probe_s_tracing_is_left_out():
