@@ -47,6 +47,7 @@ def test_smoke_run_reports_photos_per_second_and_the_stage_times(bench, photos, 
     assert [r["setting"].split(" (")[0] for r in rows] == ["defaults", "detect size 64"]
     for row in rows:
         assert row["photos"] == 4 and row["photos/s"] > 0 and row["with a face"] == 3, row
+        assert row["CPU ms/photo"] > 0, row
         assert row["detect ms"] > 0 and row["model ms"] > 0 and row["write ms"] > 0, row
         assert 0 <= row["accuracy"] <= 0.75, "the blank photo has no face, so it must be wrong"
     written = json.loads((tmp_path / "out" / "throughput.json").read_text())
