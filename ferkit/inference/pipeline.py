@@ -72,7 +72,8 @@ class ReadAhead:
     threads while the caller works on the current one (``workers=0``: read in the caller).
 
     Use it as a context manager; iterating gives ``[(path, read(path)), ...]`` per chunk in
-    the order of ``paths``. At most two chunks of images are in memory at a time.
+    the order of ``paths``. At most two chunks of images are read ahead at a time.
+    :meth:`in_background` runs other work (writing pictures) on the same threads.
     """
 
     def __init__(self, paths: Iterable, read: Callable, *, chunk_size: int, workers: int):
@@ -81,6 +82,7 @@ class ReadAhead:
         self.workers = check_count("workers", workers, 0)
         self.pool = (concurrent.futures.ThreadPoolExecutor(self.workers, "ferkit-read")
                      if self.workers else None)
+        self._background: list[concurrent.futures.Future] = []
 
     def __enter__(self) -> "ReadAhead":
         return self
@@ -100,6 +102,19 @@ class ReadAhead:
             following = self._submit(next(path_chunks, []))
             yield [(path, future.result()) for path, future in pending]
             pending = following
+
+    def in_background(self, fn: Callable, *args) -> None:
+        """Run ``fn(*args)`` on the threads (at once without them); :meth:`wait` re-raises."""
+        if self.pool is None:
+            fn(*args)
+        else:
+            self._background.append(self.pool.submit(fn, *args))
+
+    def wait(self) -> None:
+        """Wait for the :meth:`in_background` work; the first error is raised here."""
+        background, self._background = self._background, []
+        for future in background:
+            future.result()
 
     def _submit(self, chunk: Sequence) -> list[tuple]:
         return [(path, self.pool.submit(self.read, path)) for path in chunk]

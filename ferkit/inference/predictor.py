@@ -302,8 +302,10 @@ class Predictor:
                     rows.extend(prediction_rows(where, found))
                     if annotate_to is not None:
                         with self.times.timing("write"):
-                            save_annotated(image, found,
-                                           Path(annotate_to) / f"{Path(path).stem}.png")
+                            reader.in_background(save_annotated, image, found,
+                                                 Path(annotate_to) / f"{Path(path).stem}.png")
+            with self.times.timing("write"):
+                reader.wait()
         return self._frame(rows, ["file"])
 
     def _timed_chunks(self, reader: Iterable[list]) -> Iterator[list]:

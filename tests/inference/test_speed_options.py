@@ -159,3 +159,21 @@ def test_an_image_without_a_face_at_the_detection_size_is_searched_again_at_full
     assert [f.box for f in lone] == [(400, 300, 60, 60)], "the lone small face was not found"
     assert [f.box[2] for f in crowded] == [pytest.approx(240, abs=7)]
     assert detector.batch_sizes == [2, 1], "only the image without a face should be retried"
+
+
+def test_pictures_written_on_the_reader_threads_are_all_there(tiny_run, photos, tmp_path):
+    predictor = Predictor.from_run(tiny_run, detector=BrightSquares(), batch_size=3, workers=2)
+    predictor.predict_files(photos, annotate_to=tmp_path / "annotated", progress=False)
+    written = sorted(p.name for p in (tmp_path / "annotated").iterdir())
+    assert written == [f"{p.stem}.png" for p in photos]
+    assert all(cv2.imread(str(tmp_path / "annotated" / name)) is not None for name in written)
+
+
+def test_background_work_that_fails_raises_when_waited_for():
+    def fail(value):
+        raise OSError(f"cannot write picture {value}")
+
+    with ReadAhead([], str, chunk_size=2, workers=2) as reader:
+        reader.in_background(fail, 3)
+        with pytest.raises(OSError, match="cannot write picture 3"):
+            reader.wait()
