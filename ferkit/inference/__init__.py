@@ -7,6 +7,8 @@
 * :mod:`~ferkit.inference.annotate`: boxes and labels drawn on a picture.
 * :mod:`~ferkit.inference.results`: :class:`FacePrediction` and the rows of a result table.
 * :mod:`~ferkit.inference.progress`: the progress bar of folders and videos (stderr, TTY only).
+* :mod:`~ferkit.inference.pipeline`: reading a folder ahead on threads, and the clock of where
+  a prediction's time goes (decode, detect, align/crop, model, write).
 
 Faces are found by a detector of :mod:`ferkit.data.cleaning.detectors` (``"mtcnn"`` by default
 when it imports, else ``"haar"``) and prepared by :func:`ferkit.data.cleaning.align.prepare_face`
