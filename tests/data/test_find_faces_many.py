@@ -65,3 +65,16 @@ def test_mtcnn_on_a_reduced_copy_finds_the_face_where_full_size_detection_does()
     assert np.abs(np.subtract(small.box, full.box)).max() <= 12, (small.box, full.box)
     for name in ("left_eye", "right_eye"):
         assert np.hypot(*np.subtract(small.landmarks[name], full.landmarks[name])) <= 6, name
+
+
+@pytest.mark.skipif(not mtcnn_available(), reason="the mtcnn package is not installed")
+def test_mtcnn_with_a_larger_smallest_face_still_finds_a_large_face():
+    from ferkit.data.cleaning.detectors import MTCNNDetector
+
+    canvas = np.full((240, 320, 3), 128, np.uint8)
+    canvas[40:136, 100:196] = render_face(size=96)[..., None]
+    (default,) = MTCNNDetector()(canvas)
+    (larger,) = MTCNNDetector(min_face_size=40)(canvas)
+    assert np.abs(np.subtract(larger.box, default.box)).max() <= 6, (larger.box, default.box)
+    with pytest.raises(ValueError, match="min_face_size must be >= 20 pixels, got 12"):
+        MTCNNDetector(min_face_size=12)

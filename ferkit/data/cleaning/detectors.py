@@ -154,7 +154,10 @@ class MTCNNDetector(FaceDetector):
     """The ``mtcnn`` package's three-stage cascade (P-, R-, O-Net), weights from its wheel.
 
     Args:
-        min_face_size: smallest face searched for, in pixels.
+        min_face_size: smallest face searched for, in pixels (at least 20). The package's own
+            ``min_face_size`` finds nothing at most other values (mtcnn 1.0 sizes its image
+            pyramid for 20), so a larger one is had by detecting on a copy shrunk by
+            ``20 / min_face_size``.
         min_score: faces the final stage scores below this are dropped.
     """
 
@@ -164,6 +167,9 @@ class MTCNNDetector(FaceDetector):
         if not mtcnn_available():
             raise ImportError("detector 'mtcnn' needs the mtcnn package (pip install 'mtcnn>=1.0,<1.1'); "
                               "or pass detector='haar'")
+        if not min_face_size >= MIN_DETECTION_SIDE:
+            raise ValueError(f"MTCNNDetector min_face_size must be >= {MIN_DETECTION_SIDE} "
+                             f"pixels, got {min_face_size!r}")
         from mtcnn import MTCNN
         self.network = MTCNN(device="CPU:0")
         self.min_face_size, self.min_score = int(min_face_size), float(min_score)
@@ -172,10 +178,17 @@ class MTCNNDetector(FaceDetector):
         return self.detect_many([rgb])[0]
 
     def detect_many(self, rgbs: Sequence[np.ndarray]) -> list[list[Face]]:
-        """One MTCNN pass over a batch of same-shaped images: far cheaper per image than one
-        call each, since most of a small image's time is the cascade's per-call overhead."""
-        found = self.network.detect_faces(list(rgbs), min_face_size=self.min_face_size)
-        return [self._kept(items) for items in found]
+        """One MTCNN pass over a batch of same-shaped images: about half the CPU time per
+        image of one call each (the cascade's per-call cost is shared)."""
+        shrink = MIN_DETECTION_SIDE / self.min_face_size
+        height, width = rgbs[0].shape[:2] if len(rgbs) else (0, 0)
+        size = (max(1, round(height * shrink)), max(1, round(width * shrink)))
+        if shrink < 1 and min(size) >= MIN_DETECTION_SIDE:
+            rgbs = [resize_image(rgb, size) for rgb in rgbs]
+        factor = width / rgbs[0].shape[1] if len(rgbs) else 1.0
+        found = self.network.detect_faces(list(rgbs), min_face_size=MIN_DETECTION_SIDE)
+        return [[face.scaled(factor) if factor != 1 else face for face in self._kept(items)]
+                for items in found]
 
     def _kept(self, items: list[dict]) -> list[Face]:
         faces = [self._face(item) for item in items if item["confidence"] >= self.min_score]
