@@ -91,37 +91,6 @@ def repair_tuner_state(project_dir: str | os.PathLike) -> list[Path]:
     return repaired
 
 
-def resume_trials_once(oracle: keras_tuner.Oracle, keep_assignments: bool = False
-                       ) -> keras_tuner.Oracle:
-    """Make ``oracle.reload`` (a search started again) never run a trial twice.
-
-    KerasTuner's reload queues every trial its saved state lists as running for whichever
-    tuner asks next. That state is saved before a trial's end is fully recorded, so it may
-    list a trial that has ended: here ended trials (``end_order``) are never queued again.
-    With ``keep_assignments`` (a distributed chief, restarted while its workers go on) each
-    trial still running stays assigned to its tuner id instead of being queued, as it is
-    while the chief lives: a live worker ends it, and a dead one gets it back when started
-    again with the same ``KERASTUNER_TUNER_ID`` (queued, a second worker would run it too).
-    Returns ``oracle``, changed in place.
-    """
-    reload = oracle.reload
-
-    def reload_once():
-        reload()
-        ended = set(oracle.end_order)
-        oracle._retry_queue[:] = [t for t in oracle._retry_queue if t not in ended]
-        if not keep_assignments:
-            return
-        saved = json.loads(Path(oracle._get_oracle_fname()).read_text())
-        for tuner_id, trial_id in saved.get("ongoing_trials", {}).items():
-            if trial_id in oracle._retry_queue and trial_id in oracle.trials:
-                oracle._retry_queue.remove(trial_id)
-                oracle.ongoing_trials[tuner_id] = oracle.trials[trial_id]
-
-    oracle.reload = reload_once
-    return oracle
-
-
 def release_memory() -> None:
     """Drop Keras' global graph state and collect garbage (between folds and trials)."""
     keras.backend.clear_session()

@@ -44,8 +44,9 @@ from ferkit.training.distribute import make_strategy
 from ferkit.tuning.families import family_for, resolve_space
 from ferkit.tuning.hypermodels import FerHyperModel, best_config, score_names
 from ferkit.tuning.results import best_row, results_table, write_results
+from ferkit.tuning.resume import resume_trials_once, retry_while_the_chief_restarts
 from ferkit.tuning.tuner import (CrossValidatedTuner, make_oracle, release_memory,
-                                 repair_tuner_state, resume_trials_once, serve_oracle)
+                                 repair_tuner_state, serve_oracle)
 
 PROJECT = "search"
 SETUP_FILE = "tune_setup.json"
@@ -288,7 +289,7 @@ def _tuner(config: Config, tune: TuneConfig, direction: str, hypermodel: FerHype
            chief: bool = False) -> CrossValidatedTuner:
     """The search's tuner on ``run_dir/search``, resuming what is there without running a
     trial twice; a restarted ``chief`` leaves the trials that were running with the workers
-    running them (:func:`~ferkit.tuning.tuner.resume_trials_once`)."""
+    running them, and a worker waits out a chief's restart (:mod:`ferkit.tuning.resume`)."""
     oracle = make_oracle(tune.tuner, keras_tuner.Objective(tune.objective, direction),
                          tune.max_trials, config.seed, tune.max_epochs, tune.factor,
                          tune.hyperband_iterations, tune.initial_points,
@@ -296,9 +297,10 @@ def _tuner(config: Config, tune: TuneConfig, direction: str, hypermodel: FerHype
     resume_trials_once(oracle, keep_assignments=chief)
     for path in repair_tuner_state(run_dir / PROJECT):
         _say(verbose, f"{path} was empty or cut short (a killed run); rewritten as {{}}")
-    return CrossValidatedTuner(oracle, hypermodel, seed=config.seed, verbose=verbose,
-                               directory=str(run_dir), project_name=PROJECT, overwrite=False,
-                               distribution_strategy=distribution_strategy)
+    tuner = CrossValidatedTuner(oracle, hypermodel, seed=config.seed, verbose=verbose,
+                                directory=str(run_dir), project_name=PROJECT, overwrite=False,
+                                distribution_strategy=distribution_strategy)
+    return retry_while_the_chief_restarts(tuner)
 
 
 def _read_results(result: TuneResult, config: Config, hypermodel: FerHyperModel,

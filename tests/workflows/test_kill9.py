@@ -189,19 +189,87 @@ def _oracle(project: Path):
 
 
 def test_a_restarted_chief_leaves_running_trials_with_their_workers(tmp_path):
-    from ferkit.tuning.tuner import resume_trials_once
+    from ferkit.tuning.resume import resume_trials_once
 
-    running = _oracle(tmp_path).create_trial("tuner1").trial_id  # then the chief dies
+    running = _oracle(tmp_path).create_trial("tuner1")  # then the chief dies
     again = resume_trials_once(_oracle(tmp_path), keep_assignments=True)
     again.reload()
-    assert again.create_trial("tuner0").trial_id != running, "a second worker got the trial"
-    assert again.create_trial("tuner1").trial_id == running, "its worker did not get it back"
+    assert again.create_trial("tuner0").trial_id != running.trial_id, "a second worker got it"
+    assert again.create_trial("tuner1").trial_id == running.trial_id, "its worker lost it"
+    again.update_trial(running.trial_id, {"score": 0.5})
+    running.status = "COMPLETED"
+    again.end_trial(running)  # the live worker ends it: the restarted chief knows the trial
+    assert running.trial_id in again.end_order
+
+
+def test_a_trial_saved_but_never_started_is_forgotten_and_its_id_reused(tmp_path, monkeypatch):
+    from ferkit.tuning.resume import resume_trials_once
+
+    first = _oracle(tmp_path)
+    first.create_trial("tuner0")
+
+    def killed():  # the chief dies between the new trial's trial.json and oracle.json
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(first, "save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        first.create_trial("tuner1")
+    assert (tmp_path / "search" / "trial_1" / "trial.json").is_file()
+    again = resume_trials_once(_oracle(tmp_path), keep_assignments=True)
+    again.reload()
+    assert sorted(again.trials) == ["0"], "a trial the oracle never started is still listed"
+    assert again.create_trial("tuner1").trial_id == "1"
+
+
+def test_a_trial_end_sent_again_to_a_restarted_chief_counts_once(tmp_path):
+    import keras_tuner
+
+    from ferkit.tuning.resume import resume_trials_once
+
+    oracle = resume_trials_once(_oracle(tmp_path), keep_assignments=True)
+    trial = oracle.create_trial("tuner0")
+    oracle.update_trial(trial.trial_id, {"score": 0.5})
+    trial.status = keras_tuner.engine.trial.TrialStatus.COMPLETED
+    oracle.end_trial(trial)
+    oracle.end_trial(trial)  # the worker's first request was cut, so it sends it again
+    assert oracle.end_order == [trial.trial_id] and not oracle.ongoing_trials
+
+
+def test_a_reloaded_grid_search_goes_on_to_the_points_not_tried(tmp_path):
+    import keras_tuner
+
+    from ferkit.tuning.resume import resume_trials_once
+
+    def grid():
+        oracle = keras_tuner.oracles.GridSearchOracle(
+            objective=keras_tuner.Objective("score", "min"), seed=0)
+        oracle.hyperparameters.Choice("filters", [4, 8])
+        oracle.hyperparameters.Choice("rate", [1, 3])
+        oracle._set_project_dir(str(tmp_path), "search")
+        return oracle
+
+    def run_trials(oracle, count=None):
+        while count is None or count > 0:
+            trial = oracle.create_trial("tuner0")
+            if trial.status != "RUNNING":
+                return
+            oracle.update_trial(trial.trial_id, {"score": 1.0})
+            trial.status = "COMPLETED"
+            oracle.end_trial(trial)
+            count = None if count is None else count - 1
+
+    run_trials(grid(), count=2)  # then the search is killed
+    again = resume_trials_once(grid())
+    again.reload()
+    run_trials(again)
+    points = sorted(tuple(t.hyperparameters.values.values()) for t in again.trials.values())
+    assert points == [(4, 1), (4, 3), (8, 1), (8, 3)], f"each grid point once, got {points}"
 
 
 def test_a_resumed_search_never_runs_an_ended_trial_again(tmp_path):
     import keras_tuner
 
-    from ferkit.tuning.tuner import resume_trials_once
+    from ferkit.tuning.resume import resume_trials_once
 
     first = _oracle(tmp_path)
     trial = first.create_trial("tuner0")
@@ -312,8 +380,9 @@ def test_tune_with_a_chief_and_a_worker_killed_finishes_every_trial_once(tmp_pat
     out = tmp_path / "tune"
     command = ferkit("tune", "--config", str(config), "--out", str(out), "--quiet")
     oracle = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port())}
-    # the chief dies writing the oracle's state, worker tuner1 in its first trial's training
-    kill_at = {"chief": "write:oracle.json:1", "tuner0": None, "tuner1": "batch:2"}
+    # the chief dies creating the second trial (its trial.json written, the oracle's state
+    # not yet), cutting that worker's request; worker tuner1 dies in its first trial's training
+    kill_at = {"chief": "write:oracle.json:3", "tuner0": None, "tuner1": "batch:2"}
     processes = {tuner_id: start(command, tmp_path, point, KERASTUNER_TUNER_ID=tuner_id, **oracle)
                  for tuner_id, point in kill_at.items()}
     outputs = supervise(processes, kill_at, command, tmp_path, oracle, timeout=300)
@@ -402,3 +471,36 @@ def test_an_epoch_backup_cut_at_any_rename_restores_weights_of_the_epoch_it_name
     assert epoch in weights
     for now, then in zip(model.get_weights(), weights[epoch]):
         np.testing.assert_array_equal(now, then, err_msg=f"weights not those of epoch {epoch}")
+
+
+def test_a_worker_sends_a_request_again_while_the_chief_is_down():
+    import grpc
+
+    from ferkit.tuning.resume import retry_while_the_chief_restarts
+
+    class Unavailable(grpc.RpcError):
+        def code(self):
+            return grpc.StatusCode.UNAVAILABLE
+
+    class Stub:
+        """A chief that is down for the first ``down`` requests."""
+
+        def __init__(self, down: int):
+            self.down, self.calls = down, 0
+
+        def EndTrial(self, request, **_):
+            self.calls += 1
+            if self.calls <= self.down:
+                raise Unavailable()
+            return f"ended {request}"
+
+    def worker(stub, retries):
+        tuner = type("Tuner", (), {})()
+        tuner.oracle = type("OracleClient", (), {})()
+        tuner.oracle.stub = stub
+        return retry_while_the_chief_restarts(tuner, retries=retries, pause=0.0)
+
+    stub = Stub(down=2)
+    assert worker(stub, retries=5).oracle.stub.EndTrial("3") == "ended 3" and stub.calls == 3
+    with pytest.raises(Unavailable):  # down for longer than the worker waits
+        worker(Stub(down=3), retries=2).oracle.stub.EndTrial("3")
