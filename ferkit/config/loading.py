@@ -19,7 +19,7 @@ import yaml
 
 from ferkit.config.schema import Config
 from ferkit.errors import ConfigError
-from ferkit.runs import parse_yaml, read_yaml
+from ferkit.runs import parse_yaml, read_yaml, write_text_atomic
 
 
 def _type_name(tp) -> str:
@@ -153,7 +153,6 @@ def _yaml_kind(value) -> str:
 
 
 def save_config(config: Config, path: str | Path) -> Path:
-    """Write ``config`` as YAML in field order, readable again by :func:`load_config`."""
-    path = Path(path)
-    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    return path
+    """Write ``config`` as YAML in field order, readable again by :func:`load_config`
+    (atomically: a killed run leaves the old file or the new one)."""
+    return write_text_atomic(path, yaml.safe_dump(config.to_dict(), sort_keys=False))

@@ -126,8 +126,8 @@ def train_on_samples(config: Config, samples: Samples, run_dir: str | Path,
     run = RunDir(run_dir).begin()
     samples = distilled_samples(samples, config.train)  # train.distill_from: teacher targets
     save_config(config, run / RunDir.CONFIG)
-    samples.frame.drop(columns=["image_index"], errors="ignore").to_csv(run / RunDir.SPLITS,
-                                                                       index=False)
+    splits = samples.frame.drop(columns=["image_index"], errors="ignore")
+    write_text_atomic(run / RunDir.SPLITS, splits.to_csv(index=False))
     outcome = engine.train(config, samples, run.path, model=model, strategy=strategy,
                            started=clock)
     plot_history(outcome.history, run / RunDir.PLOTS / HISTORY_PLOT)
