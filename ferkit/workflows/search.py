@@ -38,7 +38,7 @@ from ferkit.data.samples import Samples
 from ferkit.data.sources import load_from_config
 from ferkit.data.splits import kfold
 from ferkit.errors import ConfigError
-from ferkit.runs import RunDir, write_json_atomic, write_text_atomic
+from ferkit.runs import RunDir, read_json, write_json_atomic, write_text_atomic
 from ferkit.training.compile import head_names
 from ferkit.training.distribute import make_strategy
 from ferkit.tuning.families import family_for, resolve_space
@@ -140,7 +140,7 @@ def check_or_write_setup(run_dir: Path, setup: dict) -> None:
     path = run_dir / SETUP_FILE
     setup = json.loads(json.dumps(setup))  # tuples -> lists, as read back
     if path.is_file():
-        previous = json.loads(path.read_text())
+        previous = read_json(path)  # a damaged file is an error naming it
         changed = [f"{key}: {previous.get(key)!r} -> {value!r}" for key, value in setup.items()
                    if previous.get(key) != value]
         if changed:
