@@ -240,9 +240,9 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset,
     in ``training_log.csv`` and ``history.json``, so the returned model matches the
     checkpoint; with ``resume`` an epoch backup in ``run_dir/backup`` lets a killed run
     continue from its last finished epoch (the checkpoint keeps the best value seen before the
-    interruption, and a resumed run returns the checkpoint's weights, whichever session
-    trained them; early stopping's patience counts again from the resumed epoch). Without one
-    (a tuning trial) nothing is written and the history is kept in memory.
+    interruption, and a resumed run returns the checkpoint's weights also when no epoch after
+    the interruption beat it; early stopping's patience counts again from the resumed epoch).
+    Without one (a tuning trial) nothing is written and the history is kept in memory.
 
     When the optimiser keeps a moving average of the weights (``use_ema``), validation, the
     checkpoint, early stopping and the returned model all use the averaged weights.
@@ -259,9 +259,11 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset,
     ema_swap = callbacks[0] if callbacks else None
     # validating in a callback must come before everything that reads val_loss
     callbacks += [validator] if validator is not None else []
+    checkpoint = None
     if run_dir is not None:
-        callbacks.append(BestCheckpoint(run_dir / RunDir.MODEL, monitor="val_loss",
-                                        initial_value_threshold=best))
+        checkpoint = BestCheckpoint(run_dir / RunDir.MODEL, monitor="val_loss",
+                                    initial_value_threshold=best)
+        callbacks.append(checkpoint)
     callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                    restore_best_weights=True))
     epoch_logs = EpochLogs()
@@ -282,7 +284,7 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset,
                   shuffle=False)  # the dataset shuffles itself
     if run_dir is None:
         return epoch_logs.history()
-    if best is not None:  # resumed: the best epoch may be one from before the interruption
+    if best is not None and checkpoint.best == best:  # no epoch now beat the one saved before
         model.load_weights(run_dir / RunDir.MODEL)
     record = logged_history(run_dir.path)
     write_json_atomic(run_dir / RunDir.HISTORY, _json_safe(record))

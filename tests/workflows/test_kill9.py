@@ -504,3 +504,25 @@ def test_a_worker_sends_a_request_again_while_the_chief_is_down():
     assert worker(stub, retries=5).oracle.stub.EndTrial("3") == "ended 3" and stub.calls == 3
     with pytest.raises(Unavailable):  # down for longer than the worker waits
         worker(Stub(down=3), retries=2).oracle.stub.EndTrial("3")
+
+
+def test_a_resumed_fit_that_beats_no_earlier_epoch_returns_the_saved_best(tmp_path):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from ferkit.training.fit import fit
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    data = tf.data.Dataset.from_tensor_slices((x, x @ np.ones((3, 1), "float32"))).batch(16)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    fit(model, data, data, tmp_path, epochs=3, verbose=0)
+    # the run is started again (say its commit was cut) and every new epoch is worse
+    model.compile(optimizer=keras.optimizers.SGD(5.0), loss="mse")
+    fit(model, data, data, tmp_path, epochs=2, verbose=0)
+    saved = keras.saving.load_model(tmp_path / "model.keras")
+    for ours, best in zip(model.get_weights(), saved.get_weights()):
+        np.testing.assert_array_equal(ours, best, err_msg="the returned model is not the best one")
