@@ -25,7 +25,8 @@ from ferkit.data.sources import load_from_config
 from ferkit.evaluation.selection import match_classes
 from ferkit.config import load_config
 from ferkit.models.loading import load_run_model
-from ferkit.models.pretrained import LICENCE, WEIGHTS_DIR, load_preset, pack_preset
+from ferkit.models.pretrained import LICENCE, WEIGHTS_DIR, load_preset, pack_preset, preset_info
+from ferkit.models.registry import build
 from ferkit.runs import RunDir, load_preprocessing, read_json
 from ferkit.training.engine import HeadSizes, model_arguments
 
@@ -94,14 +95,29 @@ def emotion_probabilities(model, images: np.ndarray, pixel_divisor: float) -> np
     return np.asarray(outputs["emotion"] if isinstance(outputs, dict) else outputs)
 
 
+def float32_copy(model, builder: str, builder_args: dict):
+    """The architecture built in float32 with the run's exact weights: what the preset would
+    be without float16 storage (a run trained in mixed precision computes in bfloat16)."""
+    copy = build(builder, **builder_args)
+    by_path = {variable.path: variable for variable in model.weights}
+    for variable in copy.weights:
+        variable.assign(np.asarray(by_path[variable.path].numpy(), dtype=np.float32))
+    return copy
+
+
 def parity(run: RunDir, original_model, name: str, out: Path, data: str) -> tuple[dict, dict]:
-    """Accuracy figures of the packed preset and of the run's model.keras on the test rows."""
+    """Accuracy figures of the packed preset and of the run's weights in float32 on the test
+    rows (the difference is float16 storage alone), and of the model as trained."""
     samples, duplicated = test_samples(run, data)
     labels, everything = samples.labels, np.ones(len(samples), bool)
     images = samples.images[samples.frame["image_index"].to_numpy()]
     preset, preprocessing = load_preset(name, out)
+    info = preset_info(name, out)
     packed = emotion_probabilities(preset, images, preprocessing.pixel_divisor)
-    original = emotion_probabilities(original_model, images, preprocessing.pixel_divisor)
+    original = emotion_probabilities(float32_copy(original_model, info.builder,
+                                                  info.builder_args),
+                                     images, preprocessing.pixel_divisor)
+    as_trained = emotion_probabilities(original_model, images, preprocessing.pixel_divisor)
     figures, report = {}, {"test_images": int(len(samples)),
                            "test_images_deduplicated": int((~duplicated).sum())}
     for subset, keep in (("test", everything), ("test_dedup", ~duplicated)):
@@ -111,6 +127,8 @@ def parity(run: RunDir, original_model, name: str, out: Path, data: str) -> tupl
             figures[f"{subset}_{metric}"] = value
         for metric, value in scores(original, labels, keep).items():
             report[f"float32_{subset}_{metric}"] = value
+        for metric, value in scores(as_trained, labels, keep).items():
+            report[f"as_trained_{subset}_{metric}"] = value
     report["accuracy_difference_points"] = 100 * (figures["test_accuracy"]
                                                   - report["float32_test_accuracy"])
     report["max_probability_difference"] = float(np.abs(packed - original).max())

@@ -43,6 +43,8 @@ CASES = {
                                                    widths=(8,), depths=(1,))),
     "fer_recipe": Case((48, 48, 1), 7, None, dict(input_shape=(16, 16, 1), widths=(8, 8),
                                                   depths=(1, 1))),
+    "fer_fast": Case((48, 48, 1), 7, None, dict(input_shape=(16, 16, 1), widths=(8, 8),
+                                                depths=(1, 1))),
     # The seed's FC layers are channels*20*20 wide (41-328 M parameters): checked once below.
     "seed002_resnet": Case((48, 48, 1), 4, 16 * 20 * 20,
                            {**TINY_GRID, "channels": 4, "num_blocks": 2}, dict(fc_units=8)),
