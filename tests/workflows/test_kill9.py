@@ -111,13 +111,14 @@ def is_temporary(path: Path) -> bool:
 
 
 def assert_every_file_whole(folder: Path) -> int:
-    """Every JSON, YAML and CSV file under ``folder`` parses and every ``.keras`` model loads;
-    returns how many files were checked."""
+    """Every JSON, YAML and CSV file under ``folder`` parses and every ``.keras`` model loads
+    (at least one of each of JSON, CSV and, where ``model.keras`` files are, models); returns
+    how many files were checked."""
     import keras
 
     import ferkit.layers  # noqa: F401  (registers ferkit's layers for loading)
 
-    checked = 0
+    checked: dict[str, int] = {}
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or is_temporary(path):
             continue
@@ -135,11 +136,12 @@ def assert_every_file_whole(folder: Path) -> int:
         except Exception as err:  # noqa: BLE001 (any failure is the finding)
             raise AssertionError(f"{path} is corrupt after the kills: "
                                  f"{type(err).__name__}: {err}") from None
-        checked += 1
-    return checked
+        checked[path.suffix] = checked.get(path.suffix, 0) + 1
+    assert checked.get(".json") and checked.get(".csv"), f"too little was checked: {checked}"
+    return sum(checked.values())
 
 
-def committed_at(run_dir: Path) -> float:
+def committed_at(run_dir: Path) -> int:
     """When ``run_dir``'s ``run.json`` was last written (it must exist)."""
     record = run_dir / "run.json"
     assert record.is_file(), f"{run_dir} is not committed"
