@@ -49,15 +49,18 @@ def predict(model: keras.Model, samples: Samples, batch_size: int = 64,
     ``zoom_tta`` (> 1) adds the centre of the image enlarged by it, a closer look at the face
     inside a loose crop. With flips, every view also comes mirrored: flip + shift + two zooms
     is 14 views.
+
+    The views of a batch go through the model together: each call stacks the V views of
+    ``batch_size`` images into one ``(batch_size * V, H, W, C)`` batch (one forward pass
+    instead of V), so a call holds ``batch_size * V`` images; lower ``batch_size`` to bound
+    the memory of a large model.
     """
     dataset = make_dataset(samples, batch_size=batch_size, heads=["emotion"])  # images only
     views = tta_views(flip_tta, shift_tta, zoom_tta)
-    total: dict[str, np.ndarray] = {}
-    for view in views:
-        outputs = _as_heads(model.predict(dataset.map(_images_through(view)), verbose=0))
-        for head, value in outputs.items():
-            total[head] = total.get(head, 0.0) + np.asarray(value, dtype="float64")
-    return {head: value / len(views) for head, value in total.items()}
+    outputs = _as_heads(model.predict(dataset.map(_stacked_views(views)), verbose=0))
+    sizes = _batch_sizes(len(samples), batch_size)
+    return {head: _view_average(np.asarray(value), sizes, len(views))
+            for head, value in outputs.items()}
 
 
 def tta_views(flip: bool = False, shift: int = 0, zoom: Sequence[float] = ()) -> list:
@@ -85,11 +88,30 @@ def check_zoom_tta(zoom: Sequence[float]) -> tuple[float, ...]:
     return tuple(float(factor) for factor in zoom)
 
 
-def _images_through(view):
-    """``(image, targets) -> view(image)`` for ``Dataset.map``."""
-    def images(x, y):
-        return view(x)
-    return images
+def _stacked_views(views: Sequence):
+    """``(images, targets) -> every view of the images, view after view`` for ``Dataset.map``:
+    a batch of B images becomes one batch of B * len(views)."""
+    def stacked(x, y):
+        return tf.concat([view(x) for view in views], axis=0)
+    return stacked
+
+
+def _batch_sizes(count: int, batch_size: int) -> list[int]:
+    """The sizes of the batches ``make_dataset`` cuts ``count`` images into."""
+    return [min(batch_size, count - start) for start in range(0, count, batch_size)]
+
+
+def _view_average(stacked: np.ndarray, sizes: Sequence[int], views: int) -> np.ndarray:
+    """Per-image mean over the views of model outputs for :func:`_stacked_views` batches."""
+    averaged, start = [], 0
+    for size in sizes:
+        block = stacked[start:start + size * views].astype("float64")
+        averaged.append(block.reshape(views, size, *block.shape[1:]).mean(axis=0))
+        start += size * views
+    if start != len(stacked):
+        raise ValueError(f"the model returned {len(stacked)} rows for {sum(sizes)} images x "
+                         f"{views} views (expected {start})")
+    return np.concatenate(averaged)
 
 
 def _shifted(dy: int, dx: int):
@@ -175,8 +197,8 @@ def write_evaluation(result: Evaluation, out_dir: str | Path) -> Path:
     if result.au_report is not None:
         tables["au_report"] = result.au_report
     for name, table in tables.items():
-        table.to_csv(out_dir / f"{name}.csv")
-        (out_dir / f"{name}.md").write_text(to_markdown(table))
+        write_text_atomic(out_dir / f"{name}.csv", table.to_csv())
+        write_text_atomic(out_dir / f"{name}.md", to_markdown(table))
     write_text_atomic(out_dir / RunDir.PREDICTIONS, result.predictions.to_csv(index=False))
     plots.plot_confusion_matrix(result.confusion, plots_dir / "confusion_matrix.png",
                                 title="Emotion confusion matrix (test)")
