@@ -62,13 +62,34 @@ def export_model(run_dir: str | Path, format: ExportFormat = "keras",
         from ferkit.export.run_data import calibration_batch
 
         calibration = calibration_batch(run_dir, data, count=calibration_images)
-    out = Path(out) if out is not None else run_dir / EXPORT_DIR / default_name(format, quantize)
+    out = artefact_path(run_dir, format, quantize, out)
     if format == "tflite":
         write_tflite(model, out, quantize=quantize, calibration=calibration)
     else:
         WRITERS[format](model, out)
     preprocessing.save(preprocessing_folder(out, format))
     return out
+
+
+#: The file suffix each single-file format's artefact must have.
+SUFFIXES = {"keras": ".keras", "tflite": ".tflite"}
+
+
+def artefact_path(run_dir: Path, format: ExportFormat, quantize: str,
+                  out: str | Path | None) -> Path:
+    """Where the artefact goes: ``out`` itself when it names a file of the format (``.keras``,
+    ``.tflite``), else the default file name inside the folder ``out`` (default
+    ``RUN_DIR/export``), so ``--out exports/`` and ``--out exports`` both mean a folder."""
+    if out is None:
+        return run_dir / EXPORT_DIR / default_name(format, quantize)
+    out = Path(out)
+    suffix = SUFFIXES.get(format)
+    if suffix is None or out.suffix == suffix:
+        return out
+    if out.is_file():
+        raise ValueError(f"--out {out}: an existing file without the {suffix} suffix; give a "
+                         f"{suffix} file name or a folder")
+    return out / default_name(format, quantize)
 
 
 def preprocessing_folder(artefact: str | Path, format: ExportFormat) -> Path:
