@@ -74,7 +74,7 @@ def test_log_sampling_with_a_factor_step_gives_the_decades():
     ({"space": {"l2": {"type": "float", "min": 1, "max": 0}}}, "cfg.yaml: tune.space.l2: min 1 is larger"),
     ({"tuner": "annealing"}, "tune.tuner = 'annealing' is not a valid value"),
     ({"max_trials": None}, "tune.max_trials must be set for the random tuner"),
-    ({"folds": 1}, "tune.folds must be at least 2"),
+    ({"folds": 1}, r"tune.folds = 1 is out of range: must be a whole number >= 2"),
     ({"objective": "emotion_accuracy"}, "must be a fold score such as val_emotion_accuracy"),
     ({"spaces": {}}, r"unknown key\(s\) tune.spaces"),
 ])
