@@ -8,7 +8,6 @@ of a distributed search, or anyone later, can build it from the files the worker
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Mapping
@@ -19,7 +18,7 @@ import pandas as pd
 from ferkit.config.space import HpSpec
 from ferkit.evaluation.tables import to_markdown
 from ferkit.plotting import new_figure, save_figure
-from ferkit.runs import RunDir, write_text_atomic
+from ferkit.runs import RunDir, read_json, write_text_atomic
 from ferkit.tuning.tuner import TRIAL_RECORD
 
 #: KerasTuner's own Hyperband hyperparameters kept in the table (under a short name).
@@ -28,7 +27,7 @@ HYPERBAND_COLUMNS = {"tuner/epochs": "epochs", "tuner/round": "hb_round",
 
 
 def _trial_row(trial_dir: Path, hp_names: list[str]) -> dict:
-    info = json.loads((trial_dir / "trial.json").read_text())
+    info = read_json(trial_dir / "trial.json")
     values = info.get("hyperparameters", {}).get("values", {})
     row = {"trial": str(info["trial_id"]), "status": info.get("status", "")}
     for name in hp_names:
@@ -38,7 +37,7 @@ def _trial_row(trial_dir: Path, hp_names: list[str]) -> dict:
             row[column] = values[name]
     record_path = trial_dir / TRIAL_RECORD
     if record_path.is_file():
-        record = json.loads(record_path.read_text())
+        record = read_json(record_path)
         row["tuner"] = record["tuner_id"]
         objective = record["objective"]
         for index, scores in enumerate(record["folds"], start=1):

@@ -188,7 +188,7 @@ def _folds_frame(samples: Samples, folds: list[pd.Series], group: str | None) ->
 
 # --------------------------------------------------------------------------- best trial
 def _best_values(project_dir: Path, trial_id: str) -> dict:
-    info = json.loads((project_dir / f"trial_{trial_id}" / "trial.json").read_text())
+    info = read_json(project_dir / f"trial_{trial_id}" / "trial.json")
     return dict(info["hyperparameters"]["values"])
 
 
