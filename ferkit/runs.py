@@ -52,6 +52,11 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
+    except OSError as err:
+        Path(temporary).unlink(missing_ok=True)
+        if err.filename is None:  # e.g. ENOSPC from a flush: name the file it was for
+            raise OSError(err.errno, f"cannot write {path}: {err.strerror or err}") from err
+        raise
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

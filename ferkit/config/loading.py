@@ -129,6 +129,8 @@ def config_from_dict(raw: dict, source: str = "config", overrides: Sequence[str]
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
     """Read and validate a YAML config file."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a folder, not a YAML file")
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     raw = read_yaml(path, ConfigError)
