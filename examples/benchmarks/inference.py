@@ -337,7 +337,7 @@ def fer_candidates(weights: Path | None, faces: Faces, threads: int,
     if "xla" in formats:
         found.append(Candidate(format="Keras tf.function + XLA", predict=keras_forward(model, True),
                                **common))
-    if "tflite" in formats:
+    if {"tflite", "tflite-int8"} & set(formats):  # fer's bundled file is its 8-bit one
         tflite = weights.parent / FER_TFLITE
         fmt = "TFLite quantised (bundled)"
         if tflite.is_file():
@@ -351,8 +351,8 @@ def fer_candidates(weights: Path | None, faces: Faces, threads: int,
 
 def _fer_formats(formats: list[str]) -> list[str]:
     names = {"keras": "Keras tf.function", "xla": "Keras tf.function + XLA",
-             "tflite": "TFLite quantised (bundled)"}
-    return [names[f] for f in formats if f in names]  # the quantised exports are ferkit's
+             "tflite": "TFLite quantised (bundled)", "tflite-int8": "TFLite quantised (bundled)"}
+    return list(dict.fromkeys(names[f] for f in formats if f in names))
 
 
 # --------------------------------------------------------------------------- measuring
