@@ -78,3 +78,27 @@ def test_mtcnn_with_a_larger_smallest_face_still_finds_a_large_face():
     assert np.abs(np.subtract(larger.box, default.box)).max() <= 6, (larger.box, default.box)
     with pytest.raises(ValueError, match="min_face_size must be >= 20 pixels, got 12"):
         MTCNNDetector(min_face_size=12)
+
+
+@pytest.mark.skipif(not mtcnn_available(), reason="the mtcnn package is not installed")
+def test_mtcnn_stages_run_compiled_and_find_what_the_eager_networks_find():
+    import tensorflow as tf
+    from mtcnn import MTCNN
+
+    from ferkit.data.cleaning.detectors import MTCNNDetector, compile_stages
+
+    detector = MTCNNDetector()
+    assert all(isinstance(stage.model, tf.types.experimental.GenericFunction)
+               for stage in detector.network.stages), "a stage still runs eagerly"
+    assert compile_stages(detector.network) == 0, "compiled twice"
+    canvases = []
+    for shift in (0, 30, 60):
+        canvas = np.full((240, 320, 3), 128, np.uint8)
+        canvas[40 + shift // 2:136 + shift // 2, 60 + shift:156 + shift] = render_face(size=96)[..., None]
+        canvases.append(canvas)
+    compiled = detector.detect_many(canvases)
+    detector.network = MTCNN(device="CPU:0")          # the package's own eager networks
+    eager = detector.detect_many(canvases)
+    assert [len(faces) for faces in compiled] == [len(faces) for faces in eager] == [1, 1, 1]
+    for (c,), (e,) in zip(compiled, eager):
+        assert c.box == e.box and c.score == pytest.approx(e.score, abs=1e-5)
