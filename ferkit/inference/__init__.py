@@ -5,10 +5,12 @@
 * :mod:`~ferkit.inference.media`: which inputs are images or videos, reading video frames and
   writing annotated videos.
 * :mod:`~ferkit.inference.annotate`: boxes and labels drawn on a picture.
-* :mod:`~ferkit.inference.results`: :class:`FacePrediction` and the rows of a result table.
+* :mod:`~ferkit.inference.results`: :class:`FacePrediction`, the rows of a result table and its
+  text summary.
 * :mod:`~ferkit.inference.progress`: the progress bar of folders and videos (stderr, TTY only).
-* :mod:`~ferkit.inference.pipeline`: reading a folder ahead on threads, and the clock of where
-  a prediction's time goes (decode, detect, align/crop, model, write).
+* :mod:`~ferkit.inference.pipeline`: reading a folder ahead on threads, finding the next
+  chunk's faces while the current chunk is predicted, and the clock of where a prediction's
+  time goes (decode, detect, align/crop, model, write).
 
 Faces are found by a detector of :mod:`ferkit.data.cleaning.detectors` (``"mtcnn"`` by default
 when it imports, else ``"haar"``) and prepared by :func:`ferkit.data.cleaning.align.prepare_face`

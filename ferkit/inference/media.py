@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Iterator, Literal, Sequence
+from typing import Iterable, Iterator, Literal, Sequence
 
 import cv2
 import numpy as np
@@ -99,6 +99,22 @@ def sampled_frames(capture: cv2.VideoCapture, path: str | Path, every: int,
         raise OSError(f"cannot read video {path}: no frame could be decoded (empty or damaged)")
 
 
+def checked_every(every_n_frames: int) -> int:
+    """``every_n_frames`` as an int >= 1, or a ValueError naming it."""
+    if int(every_n_frames) < 1:
+        raise ValueError(f"every_n_frames must be >= 1, got {every_n_frames!r}")
+    return int(every_n_frames)
+
+
+def until_interrupted(items: Iterable) -> Iterator:
+    """``items`` until they end or Ctrl-C, which ends a camera stream without a traceback."""
+    try:
+        yield from items
+    except KeyboardInterrupt:
+        return
+
+
+
 # ----------------------------------------------------------------------------- writing video
 class AnnotatedVideo:
     """Writes :func:`annotate`'d RGB frames to an MJPG ``.avi``; does nothing without a path.
@@ -136,5 +152,6 @@ class AnnotatedVideo:
 
 
 __all__ = ["input_kind", "image_files", "opened_video", "opened_camera", "frame_count",
+           "checked_every", "until_interrupted",
            "sampled_frames", "AnnotatedVideo",
            "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "DEFAULT_FPS"]

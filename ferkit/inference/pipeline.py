@@ -1,9 +1,12 @@
-"""The plumbing that makes folders fast: reading images ahead on a thread pool, and a record of
-where the time goes (decode, detect, align/crop, model, write).
+"""The plumbing that makes folders fast: reading images ahead on a thread pool, finding the
+next chunk's faces while the current chunk's are predicted, and a record of where the time goes
+(decode, detect, align/crop, model, write).
 
 :class:`ReadAhead` decodes the next chunk of files on worker threads while the caller detects
 and predicts on the current one; chunks and the images in them keep the order of the paths.
-OpenCV releases the GIL while it decodes, so threads overlap decoding with TensorFlow's work.
+:func:`overlapped` runs one step (face detection) of the next chunk on a thread while the
+caller runs the following steps (crops, the model) of the current one. OpenCV and TensorFlow
+release the GIL while they compute, so these threads keep both cores busy.
 :class:`StageTimes` adds up wall-clock seconds per stage of :class:`ferkit.inference.Predictor`.
 """
 from __future__ import annotations
@@ -45,8 +48,35 @@ def check_speed_options(speed: dict) -> None:
                         "batch_size, detect_size and workers")
 
 
+def overlapped(items: Iterable[T], step: Callable[[T], R], *,
+               background: bool) -> Iterator[tuple[T, R]]:
+    """``(item, step(item))`` for each item, in order.
+
+    With ``background``, ``step`` of the next item runs on a thread of its own while the caller
+    works on the current one (one item ahead, one ``step`` at a time); without, ``step`` runs in
+    the caller, item after item. An error in ``step`` is raised where that item is yielded.
+    """
+    if not background:
+        for item in items:
+            yield item, step(item)
+        return
+    with concurrent.futures.ThreadPoolExecutor(1, "ferkit-ahead") as pool:
+        pending = None
+        for item in items:
+            future = pool.submit(step, item)
+            if pending is not None:
+                yield pending[0], pending[1].result()
+            pending = (item, future)
+        if pending is not None:
+            yield pending[0], pending[1].result()
+
+
 class StageTimes:
-    """Wall-clock seconds spent in each of :data:`STAGES`, added up over calls."""
+    """Wall-clock seconds spent in each of :data:`STAGES`, added up over calls.
+
+    Stages that run on different threads at once (a chunk's detection beside the previous
+    chunk's model) are each timed in full, so the stages can add up to more than the total.
+    """
 
     def __init__(self):
         self.seconds = dict.fromkeys(STAGES, 0.0)
@@ -120,4 +150,4 @@ class ReadAhead:
         return [(path, self.pool.submit(self.read, path)) for path in chunk]
 
 
-__all__ = ["ReadAhead", "StageTimes", "STAGES", "chunks", "check_count", "check_speed_options"]
+__all__ = ["ReadAhead", "StageTimes", "overlapped", "STAGES", "chunks", "check_count", "check_speed_options"]

@@ -12,9 +12,11 @@ Image arrays given to the predictor are uint8, ``(H, W)`` grey or ``(H, W, 3)`` 
 
 Speed on folders comes from three knobs (keyword-only, defaults the fast ones): the faces of
 ``batch_size`` images go through the detector and the model together, the next images are
-decoded on ``workers`` threads meanwhile, and the detector sees a copy whose longer side is
-``detect_size`` pixels (boxes and landmarks are mapped back to the full-size image, which the
-face is cropped from). :attr:`Predictor.times` says where the time went.
+decoded on ``workers`` threads meanwhile (and, with ``workers`` > 0, the next chunk's faces are
+found on a thread while the current chunk's go through the model), and the detector sees a copy
+whose longer side is ``detect_size`` pixels (boxes and landmarks are mapped back to the
+full-size image, which the face is cropped from). :attr:`Predictor.times` says where the time
+went.
 """
 from __future__ import annotations
 
@@ -34,13 +36,15 @@ from ferkit.data.cleaning.detectors import (MAX_DETECTION_SIDE, MIN_DETECTION_SI
 from ferkit.data.images import check_pixels, fit_image, read_image
 from ferkit.errors import NoFaceError
 from ferkit.inference.annotate import save_annotated
-from ferkit.inference.media import (AnnotatedVideo, frame_count, image_files, input_kind,
-                                    opened_camera, opened_video, sampled_frames)
+from ferkit.inference.media import (AnnotatedVideo, checked_every, frame_count, image_files,
+                                    input_kind, opened_camera, opened_video, sampled_frames,
+                                    until_interrupted)
 from ferkit.inference.pipeline import (ReadAhead, StageTimes, check_count, check_speed_options,
-                                       chunks)
+                                       chunks, overlapped)
 from ferkit.inference.progress import progress as progress_bar
-from ferkit.inference.results import (LANDMARK_COLUMNS, NO_FACE, OK, WHOLE_IMAGE, FaceMode,
-                                      FacePrediction, check_face_mode, prediction_rows)
+from ferkit.inference.results import (LANDMARK_COLUMNS, WHOLE_IMAGE, FaceMode, FacePrediction,
+                                      check_face_mode, prediction_rows, status_counts,
+                                      summary_table)
 from ferkit.models.loading import fitted_preprocessing, head_outputs, load_run_model
 from ferkit.models.pretrained import DEFAULT_PRESET, load_preset
 from ferkit.runs import DEFAULT_MARGIN, PIXEL_DIVISOR, Preprocessing, RunDir, load_preprocessing
@@ -83,7 +87,8 @@ class Predictor:
         batch_size: images per detector call and faces per model call.
         detect_size: the detector sees each image downscaled so its longer side is at most
             this many pixels; faces are cropped from the full-size image.
-        workers: threads that decode a folder's next images meanwhile (0: no threads).
+        workers: threads that decode a folder's next images meanwhile; above 0, the next
+            chunk's faces are also found on a thread of their own (0: no threads at all).
         pixel_divisor: model input = uint8 pixels / this (255: the training pipeline's).
     """
 
@@ -194,8 +199,15 @@ class Predictor:
         """Predictions for a list of uint8 images; all their faces go through the model together."""
         check_face_mode(face)
         images = [check_pixels(image, "image") for image in images]
+        return self._predict_found(images, self._timed_find(images, face), face)
+
+    def _timed_find(self, images: Sequence[np.ndarray], face: FaceMode) -> list[list[Face]]:
         with self.times.timing("detect"):
-            found = self.find_faces(images, face)
+            return self.find_faces(images, face)
+
+    def _predict_found(self, images: Sequence[np.ndarray], found: list[list[Face]],
+                       face: FaceMode) -> list[list[FacePrediction]]:
+        """The crops and model predictions of faces already found in checked images."""
         with self.times.timing("align/crop"):
             crops = [crop for image, faces in zip(images, found)
                      for crop in self._crops(image, faces, face)]
@@ -289,10 +301,12 @@ class Predictor:
         rows = []
         read = functools.partial(_read_or_report, on_unreadable=on_unreadable)
         paths = progress_bar(paths, "images", len(paths), progress)
+        check_face_mode(face)
         with ReadAhead(paths, read, chunk_size=self.batch_size, workers=self.workers) as reader:
-            for loaded in self._timed_chunks(reader):
-                images = [image for _, image in loaded if not isinstance(image, str)]
-                predictions = iter(self.predict_arrays(images, face))
+            detected = overlapped(self._timed_chunks(reader), self._readable_faces(face),
+                                  background=self.workers > 0)
+            for loaded, (images, found) in detected:
+                predictions = iter(self._predict_found(images, found, face))
                 for path, image in loaded:
                     where = self._where(str(path), face)
                     if isinstance(image, str):
@@ -307,6 +321,14 @@ class Predictor:
             with self.times.timing("write"):
                 reader.wait()
         return self._frame(rows, ["file"])
+
+    def _readable_faces(self, face: FaceMode):
+        """A chunk of ``(path, image or reason)`` -> its readable images and their faces."""
+        def find(loaded: list[tuple]) -> tuple[list[np.ndarray], list[list[Face]]]:
+            images = [check_pixels(image, "image") for _, image in loaded
+                      if not isinstance(image, str)]
+            return images, self._timed_find(images, face)
+        return find
 
     def _timed_chunks(self, reader: Iterable[list]) -> Iterator[list]:
         """The reader's chunks, the wait for each counted as decode time."""
@@ -335,7 +357,7 @@ class Predictor:
         frames, annotated, as an MJPG ``.avi``. ``max_frames`` stops after that many frames.
         """
         check_face_mode(face)
-        every = _checked_every(every_n_frames)
+        every = checked_every(every_n_frames)
         with opened_video(path) as capture:
             fps = capture.get(cv2.CAP_PROP_FPS)
             total = frame_count(capture)
@@ -356,23 +378,34 @@ class Predictor:
         Raises ``OSError("no camera <index>: ...")`` where there is no such webcam.
         """
         check_face_mode(face)
-        every = _checked_every(every_n_frames)
+        every = checked_every(every_n_frames)
         with opened_camera(index) as capture:
             start = time.monotonic()
             frames = sampled_frames(capture, f"camera {index}", every, max_frames)
             timed = ((i, time.monotonic() - start, frame)
                      for i, frame in progress_bar(frames, "frames", None, progress))
-            return self._predict_frames(_until_interrupted(timed), f"camera {index}", face,
-                                        annotate_to, None)
+            return self._predict_frames(until_interrupted(timed), f"camera {index}", face,
+                                        annotate_to, None, ahead=False)
+
+    def _frame_faces(self, face: FaceMode):
+        """A chunk of ``(index, seconds, frame)`` -> its checked frames and their faces."""
+        def find(chunk: list[tuple]) -> tuple[list[np.ndarray], list[list[Face]]]:
+            frames = [check_pixels(frame, "frame") for _, _, frame in chunk]
+            return frames, self._timed_find(frames, face)
+        return find
 
     def _predict_frames(self, timed_frames: Iterable[tuple[int, float, np.ndarray]], name: str,
                         face: FaceMode, annotate_to: str | Path | None,
-                        fps: float | None) -> pd.DataFrame:
+                        fps: float | None, *, ahead: bool = True) -> pd.DataFrame:
+        """Rows for every frame; with ``ahead`` (files, not a live camera) the next chunk's
+        faces are found on a thread meanwhile."""
         rows = []
         with AnnotatedVideo(annotate_to) as annotated:
             annotated.fps = fps or annotated.fps
-            for chunk in chunks(timed_frames, self.batch_size):
-                predictions = self.predict_arrays([frame for _, _, frame in chunk], face)
+            detected = overlapped(chunks(timed_frames, self.batch_size), self._frame_faces(face),
+                                  background=ahead and self.workers > 0)
+            for chunk, (frames, found) in detected:
+                predictions = self._predict_found(frames, found, face)
                 for (index, seconds, frame), found in zip(chunk, predictions):
                     where = {"file": name, "frame": index, "time_s": seconds,
                              "detector": self.detector_label(face)}
@@ -395,20 +428,6 @@ class Predictor:
                   *(c for c in frame.columns if c.startswith(("p_", "au_")))]
         frame[floats] = frame[floats].astype(float)
         return frame.astype({c: "Int64" for c in ("face", "x", "y", "width", "height")})
-
-
-def _checked_every(every_n_frames: int) -> int:
-    if int(every_n_frames) < 1:
-        raise ValueError(f"every_n_frames must be >= 1, got {every_n_frames!r}")
-    return int(every_n_frames)
-
-
-def _until_interrupted(items: Iterable) -> Iterator:
-    """``items`` until they end or Ctrl-C, which ends a camera stream without a traceback."""
-    try:
-        yield from items
-    except KeyboardInterrupt:
-        return
 
 
 def _read_or_report(path, on_unreadable: OnUnreadable) -> np.ndarray | str:
@@ -464,25 +483,6 @@ def write_predictions(frame: pd.DataFrame, out: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out / RunDir.PREDICTIONS, index=False)
     return out / RunDir.PREDICTIONS
-
-
-def summary_table(frame: pd.DataFrame, max_rows: int = 40) -> str:
-    """The readable columns of a prediction frame as text, at most ``max_rows`` rows."""
-    columns = [c for c in ("file", "frame", "time_s", "face", "status", "label", "score",
-                           "x", "y", "width", "height", "detector") if c in frame.columns]
-    shown = frame[columns].assign(
-        file=frame["file"].map(lambda p: Path(p).name if isinstance(p, str) else p))
-    text = shown.head(max_rows).to_string(index=False, float_format=lambda v: f"{v:.3f}")
-    if len(frame) > max_rows:
-        text += f"\n... {len(frame) - max_rows} more rows ({len(frame)} in all)"
-    return text
-
-
-def status_counts(frame: pd.DataFrame) -> dict[str, int]:
-    """How many rows of a prediction frame are faces, "no face" and unreadable inputs."""
-    status = frame["status"].fillna("")
-    return {"faces": int((status == OK).sum()), "no_face": int((status == NO_FACE).sum()),
-            "unreadable": int(status.str.startswith("unreadable").sum())}
 
 
 __all__ = ["Predictor", "Detector", "predict_path", "predict_camera_to", "write_predictions",

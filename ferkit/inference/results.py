@@ -1,9 +1,13 @@
-"""What a prediction is: one face's box and the model's outputs, and the rows of a result table."""
+"""What a prediction is: one face's box and the model's outputs, the rows of a result table, and
+the table's text summary and status counts."""
 from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from typing import Literal, Sequence
+
+import pandas as pd
 
 from ferkit.data.cleaning.detectors import LANDMARKS
 
@@ -66,3 +70,22 @@ def prediction_rows(where: dict, predictions: Sequence[FacePrediction]) -> list[
         return [{**where, "face": None, "status": NO_FACE}]
     return [{**where, "face": index, "status": OK, **prediction.to_row()}
             for index, prediction in enumerate(predictions)]
+
+
+def summary_table(frame: pd.DataFrame, max_rows: int = 40) -> str:
+    """The readable columns of a prediction frame as text, at most ``max_rows`` rows."""
+    columns = [c for c in ("file", "frame", "time_s", "face", "status", "label", "score",
+                           "x", "y", "width", "height", "detector") if c in frame.columns]
+    shown = frame[columns].assign(
+        file=frame["file"].map(lambda p: Path(p).name if isinstance(p, str) else p))
+    text = shown.head(max_rows).to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    if len(frame) > max_rows:
+        text += f"\n... {len(frame) - max_rows} more rows ({len(frame)} in all)"
+    return text
+
+
+def status_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """How many rows of a prediction frame are faces, "no face" and unreadable inputs."""
+    status = frame["status"].fillna("")
+    return {"faces": int((status == OK).sum()), "no_face": int((status == NO_FACE).sum()),
+            "unreadable": int(status.str.startswith("unreadable").sum())}

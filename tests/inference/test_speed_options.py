@@ -15,7 +15,7 @@ from ferkit.data.cleaning import Face, FaceDetector
 from ferkit.data.cleaning.detectors import MIN_DETECTION_SIDE
 from ferkit.inference import Predictor
 from ferkit.inference import predictor as predictor_module
-from ferkit.inference.pipeline import ReadAhead
+from ferkit.inference.pipeline import ReadAhead, overlapped
 
 
 class BrightSquares(FaceDetector):
@@ -91,6 +91,52 @@ def test_read_ahead_yields_chunks_in_order_while_reads_finish_out_of_order():
     assert [[v for v, _ in chunk] for chunk in chunks] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10]]
     assert all(read == v * 10 for chunk in chunks for v, read in chunk)
     assert threading.current_thread().name not in reader_threads, "read in the caller's thread"
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_overlapped_runs_the_next_items_step_while_the_caller_works_on_this_one(background):
+    log, caller = [], threading.current_thread().name
+
+    def step(value):
+        log.append(("step", value, threading.current_thread().name != caller))
+        return value * 10
+
+    results = []
+    for value, stepped in overlapped(range(4), step, background=background):
+        time.sleep(0.02)   # the caller's work on this item: the next step finishes meanwhile
+        log.append(("caller", value, False))
+        results.append((value, stepped))
+    assert results == [(v, v * 10) for v in range(4)]
+    assert all(on_thread == background for kind, _, on_thread in log if kind == "step")
+    order = [(kind, value) for kind, value, _ in log]
+    ahead = order.index(("step", 1)) < order.index(("caller", 0))
+    assert ahead == background, order
+
+
+def test_overlapped_raises_a_steps_error_where_its_item_is_yielded():
+    def step(value):
+        if value == 2:
+            raise ValueError("bad item 2")
+        return value
+
+    seen = []
+    with pytest.raises(ValueError, match="bad item 2"):
+        for value, _ in overlapped(range(5), step, background=True):
+            seen.append(value)
+    assert seen == [0, 1]
+
+
+def test_video_frames_give_the_same_rows_with_and_without_detection_ahead(tiny_run, tmp_path):
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (160, 120))
+    for i in range(7):
+        writer.write(cv2.cvtColor(photo(i), cv2.COLOR_GRAY2BGR))
+    writer.release()
+    ahead = Predictor.from_run(tiny_run, detector=BrightSquares(), batch_size=2, workers=1)
+    plain = Predictor.from_run(tiny_run, detector=BrightSquares(), batch_size=2, workers=0)
+    frame = ahead.predict_video(video, progress=False)
+    assert frame["frame"].nunique() == 7
+    pd.testing.assert_frame_equal(frame, plain.predict_video(video, progress=False))
 
 
 def test_stage_clock_counts_every_stage_a_folder_goes_through(tiny_run, photos, tmp_path):
