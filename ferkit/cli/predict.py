@@ -39,6 +39,9 @@ def model_source(args: argparse.Namespace) -> tuple[str, str]:
         raise ValueError(f"give one model: {' and '.join(given)} were both given")
     if positional_run or args.run_dir:
         return "run", positional_run or args.run_dir
+    if getattr(args, "model_file", None):
+        raise ValueError("--model-file is a file of a run: give the run too (--run RUN_DIR), "
+                         "whose preprocessing.json it is predicted with")
     return "preset", args.preset or DEFAULT_PRESET
 
 
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     kind, name = model_source(args)
     options = dict(detector=args.detector, align=not args.no_align, batch_size=args.batch_size,
                    workers=args.workers, detect_size=args.detect_size)
-    predictor = (Predictor.from_run(name, **options) if kind == "run"
+    predictor = (Predictor.from_run(name, model_file=args.model_file, **options) if kind == "run"
                  else Predictor.from_preset(name, **options))
     face = "whole" if args.whole_image else "detect"
     progress = False if args.quiet else None
@@ -75,7 +78,8 @@ def register(commands) -> argparse.ArgumentParser:
         description="Detect faces (or take whole images) and predict each face's expression. "
                     f"With no run, the shipped preset {DEFAULT_PRESET!r} predicts (no training, "
                     "no download). INPUT's kind is chosen by its extension.",
-        usage="ferkit predict [-h] [--run RUN_DIR | --preset NAME] [--out OUT] [--whole-image]\n"
+        usage="ferkit predict [-h] [--run RUN_DIR [--model-file FILE] | --preset NAME]\n"
+              "                      [--out OUT] [--whole-image]\n"
               "                      [--detector NAME] [--no-align] [--every N] [--camera N]\n"
               "                      [--batch-size N] [--workers N] [--detect-size PIXELS]\n"
               "                      [--quiet] [RUN_DIR] INPUT")
@@ -88,6 +92,10 @@ def register(commands) -> argparse.ArgumentParser:
     models.add_argument("--preset", metavar="NAME",
                         help=f"a shipped pretrained model (default {DEFAULT_PRESET}; "
                              "'ferkit presets' lists them)")
+    parser.add_argument("--model-file", metavar="FILE",
+                        help=f"with a run: predict with this file instead of its {RunDir.MODEL}, "
+                             "e.g. its int8 export (ferkit export RUN --format tflite --quantize "
+                             "int8 writes RUN/export/model_int8.tflite)")
     parser.add_argument("--out", help=f"folder for {RunDir.PREDICTIONS} and annotated pictures")
     parser.add_argument("--whole-image", action="store_true",
                         help="treat every image/frame as one face crop (CK+, FER2013) instead "

@@ -37,9 +37,10 @@ artefact runs fast on CPUs without bfloat16 units and TFLite gets float32 kernel
 from __future__ import annotations
 
 from ferkit.errors import ExportMismatchError
+from ferkit.models.tflite import TFLiteModel, TFLiteRunner, tflite_interpreter
 from ferkit.export.checking import (
-    CHECK_IMAGES, RUNNERS, TOLERANCE, TFLiteRunner, check_export, compare_outputs,
-    exported_format, model_batch, run_export, synthetic_check_images, tflite_interpreter,
+    CHECK_IMAGES, RUNNERS, TOLERANCE, check_export, compare_outputs, exported_format,
+    model_batch, run_export, synthetic_check_images,
 )
 from ferkit.export.parity import (
     MAX_DROP_POINTS, REPORT_JSON, REPORT_MARKDOWN, ParityReport, artefact_size, check_parity,
@@ -57,7 +58,7 @@ from ferkit.export.writers import (
 __all__ = [
     "CHECK_IMAGES", "DEFAULT_CALIBRATION_IMAGES", "DEFAULT_NAMES", "EXPORT_DIR", "ExportFormat",
     "ExportMismatchError", "FORMATS", "MAX_DROP_POINTS", "ParityReport", "QUANTIZATIONS",
-    "REPORT_JSON", "REPORT_MARKDOWN", "RUNNERS", "SAVED_MODEL_FILE", "TFLiteRunner", "TOLERANCE",
+    "REPORT_JSON", "REPORT_MARKDOWN", "RUNNERS", "SAVED_MODEL_FILE", "TFLiteModel", "TFLiteRunner", "TOLERANCE",
     "WRITERS", "artefact_size", "calibration_batch", "check_export", "check_format",
     "check_parity", "compare_outputs", "default_name", "enforce_max_drop", "evaluation_images", "export_model",
     "exported_format", "model_batch", "parity_figures", "preprocessing_folder", "run_data_path",

@@ -1,7 +1,6 @@
 """Run an export on a batch and compare it with the run's Keras model, output by output."""
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -11,6 +10,7 @@ from ferkit.data.images import fit_image
 from ferkit.errors import ExportMismatchError
 from ferkit.export.writers import SAVED_MODEL_FILE, float32_run_model
 from ferkit.models.loading import head_outputs, load_model_file
+from ferkit.models.tflite import TFLiteRunner
 from ferkit.runs import Preprocessing, RunDir, load_preprocessing
 
 if TYPE_CHECKING:
@@ -123,43 +123,6 @@ def _run_savedmodel(path: Path, batch: np.ndarray) -> dict[str, np.ndarray]:
 
 def _run_tflite(path: Path, batch: np.ndarray) -> dict[str, np.ndarray]:
     return TFLiteRunner(path)(batch)
-
-
-class TFLiteRunner:
-    """A TFLite file's signature runner that checks each batch against the file's input.
-
-    A file made from another model (another image size or channel count) is an
-    :class:`ExportMismatchError` naming the file and both shapes, not an interpreter crash.
-    """
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.runner = tflite_interpreter(self.path).get_signature_runner()
-        (self.input_name, details), = self.runner.get_input_details().items()
-        self.input_shape = tuple(int(side) for side in details["shape"][1:])
-        self.outputs = {name: tuple(int(side) for side in detail["shape"][1:])
-                        for name, detail in self.runner.get_output_details().items()}
-
-    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        if tuple(batch.shape[1:]) != self.input_shape:
-            raise ExportMismatchError(
-                f"{self.path}: the TFLite model takes images of shape {self.input_shape} "
-                f"(H, W, C), but this run's images are {tuple(batch.shape[1:])}; the file was "
-                "exported from another model")
-        return head_outputs(self.runner(**{self.input_name: np.ascontiguousarray(batch)}))
-
-
-def tflite_interpreter(path: str | Path):
-    """A TFLite interpreter: LiteRT's (``ai_edge_litert``) when installed, else ``tf.lite``'s."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        import tensorflow as tf
-
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated")
-            return tf.lite.Interpreter(model_path=str(path))
-    return Interpreter(model_path=str(path))
 
 
 RUNNERS: dict[str, Callable[[Path, np.ndarray], dict[str, np.ndarray]]] = {

@@ -10,13 +10,11 @@ float32 by ``pixel_divisor``. The contract is the run's ``preprocessing.json``
 Image arrays given to the predictor are uint8, ``(H, W)`` grey or ``(H, W, 3)`` RGB
 (``(H, W, 4)`` RGBA loses its alpha); files are read by :func:`ferkit.data.images.read_image`.
 
-Speed on folders comes from three knobs (keyword-only, defaults the fast ones): the faces of
-``batch_size`` images go through the detector and the model together, the next images are
-decoded on ``workers`` threads meanwhile (and, with ``workers`` > 0, the next chunk's faces are
-found on a thread while the current chunk's go through the model), and the detector sees a copy
-whose longer side is ``detect_size`` pixels (boxes and landmarks are mapped back to the
-full-size image, which the face is cropped from). :attr:`Predictor.times` says where the time
-went.
+Speed on folders comes from three knobs (keyword-only, defaults the fast ones): ``batch_size``
+images go through the detector and their faces through the model together; ``workers``
+threads decode the next images and find the next chunk's faces meanwhile; the detector sees a
+copy whose longer side is ``detect_size`` pixels (faces are cut from the full-size image).
+:attr:`Predictor.times` says where the time went.
 """
 from __future__ import annotations
 
@@ -45,8 +43,10 @@ from ferkit.inference.progress import progress as progress_bar
 from ferkit.inference.results import (LANDMARK_COLUMNS, WHOLE_IMAGE, FaceMode, FacePrediction,
                                       check_face_mode, prediction_rows, status_counts,
                                       summary_table)
-from ferkit.models.loading import fitted_preprocessing, head_outputs, load_run_model
+from ferkit.models.loading import (fitted_preprocessing, head_outputs, load_model_file,
+                                   load_run_model)
 from ferkit.models.pretrained import DEFAULT_PRESET, load_preset
+from ferkit.models.tflite import TFLiteModel
 from ferkit.runs import DEFAULT_MARGIN, PIXEL_DIVISOR, Preprocessing, RunDir, load_preprocessing
 
 if TYPE_CHECKING:
@@ -75,7 +75,8 @@ class Predictor:
     """A model plus its preprocessing: images, folders and videos in, face predictions out.
 
     Args:
-        model: a ferkit Keras model (dict outputs ``emotion`` and optionally ``au``).
+        model: a ferkit Keras model (dict outputs ``emotion`` and optionally ``au``), or a
+            :class:`ferkit.models.tflite.TFLiteModel` of one.
         classes: emotion class names, in the order of the ``emotion`` outputs.
         aus: action unit numbers, in the order of the ``au`` outputs (ignored without one).
         image_size, channels: the model input (checked against the model).
@@ -113,18 +114,26 @@ class Predictor:
         self.preprocessing = fitted_preprocessing(model, wanted, source)
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, *, detector: Detector = None,
-                 margin: float | None = None, align: bool = True,
+    def from_run(cls, run_dir: str | Path, *, model_file: str | Path | None = None,
+                 detector: Detector = None, margin: float | None = None, align: bool = True,
                  safe_mode: bool | None = None, **speed) -> "Predictor":
         """Load ``run_dir/model.keras`` with its ``preprocessing.json``.
 
-        ``speed``: ``batch_size``, ``detect_size``, ``workers`` as in :class:`Predictor`.
-        ``safe_mode``: see :func:`ferkit.models.loading.load_model_file` (default safe).
+        ``model_file``: this file of the run instead, e.g. its int8 ``ferkit export`` (a
+        ``.tflite`` runs as a :class:`~ferkit.models.tflite.TFLiteModel`). ``speed``:
+        ``batch_size``, ``detect_size``, ``workers`` as in :class:`Predictor`. ``safe_mode``:
+        see :func:`ferkit.models.loading.load_model_file` (default safe).
         """
         check_speed_options(speed)
-        model = load_run_model(run_dir, safe_mode=safe_mode)
+        source = Path(model_file) if model_file else RunDir(run_dir) / RunDir.MODEL
+        if model_file is None:
+            model = load_run_model(run_dir, safe_mode=safe_mode)
+        elif source.suffix.lower() == ".tflite":
+            model = TFLiteModel(source)
+        else:
+            model = load_model_file(source, safe_mode=safe_mode)
         return cls.from_model(model, load_preprocessing(run_dir), detector=detector, margin=margin,
-                              align=align, source=str(RunDir(run_dir) / RunDir.MODEL), **speed)
+                              align=align, source=str(source), **speed)
 
     @classmethod
     def from_preset(cls, name: str = DEFAULT_PRESET, *, detector: Detector = None,

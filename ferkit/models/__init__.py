@@ -4,7 +4,9 @@ Builders (``plain_cnn``, ``staged_cnn``, ``resblock_grid``, ``resnet50``, ``mult
 ``space_to_depth_cnn``, ``separable_resnet``) are registered under their own names; the seed
 networks (``seed000_main``, ``B16_N8_FC2_K5``, ``seed003_resnet50``, ...), ``fer_recipe`` and
 ``fer_compact`` are presets: a builder with fixed arguments. Custom layers live in
-``ferkit.layers``, so loading a saved model needs only that package.
+``ferkit.layers``, so loading a saved model needs only that package. Reading model files:
+``ferkit.models.loading`` (``.keras``, safe mode), ``ferkit.models.pretrained`` (the shipped
+presets) and ``ferkit.models.tflite`` (TFLite exports, run where a Keras model would be).
 """
 # Importing an architecture's module registers its builder and presets.
 from ferkit.models import multitask_resnet as _multitask_resnet  # noqa: F401
