@@ -21,6 +21,10 @@ What one run measures, on the first ``--limit`` images of ``--images`` (sorted b
   per photo at full size without reader threads (the path before batching), then batched
   detection, then the reduced detection size, then the reader threads (the defaults).
   ``--detect-sizes`` adds a row per detection size (detection rate against speed).
+* ``--int8 path/to/fer2013`` adds a row with the preset's int8 TFLite model (written here by
+  :func:`ferkit.export.write_tflite`, calibrated on 300 FER2013 ``Training`` rows of that
+  folder) in place of its Keras model: what ``ferkit predict --run RUN --model-file
+  RUN/export/model_int8.tflite`` runs for a trained run.
 * With ``--labels`` (a ``labels.csv`` of ``image,emotion``, as in_the_wild's data), each row's
   accuracy: the largest face's label against the photo's (no face counts as wrong).
 
@@ -90,16 +94,43 @@ def one_photo_per_call(detector):
     return OneByOne()
 
 
+def int8_preset(preset: str, fer2013: str | Path, out: Path, count: int = 300) -> Path:
+    """The preset as an int8 TFLite file in ``out``, calibrated on ``count`` Training rows."""
+    from ferkit.data.images import fit_image
+    from ferkit.data.sources.fer2013 import load_fer2013
+    from ferkit.export import write_tflite
+    from ferkit.models.pretrained import load_preset
+
+    model, preprocessing = load_preset(preset)
+    folder = Path(fer2013)
+    csv = folder if folder.is_file() else next(
+        p for p in (folder / "fer2013.csv", folder / "fer2013.csv.gz") if p.exists())
+    train = load_fer2013(csv, usage="Training").images
+    rows = np.sort(np.random.default_rng(0).permutation(len(train))[:count])
+    calibration = np.stack([fit_image(image, preprocessing.image_size, preprocessing.channels)
+                            for image in train[rows]]).astype(np.float32) / 255.0
+    out.mkdir(parents=True, exist_ok=True)
+    return write_tflite(model, out / f"{preset}_int8.tflite", quantize="int8",
+                        calibration=calibration)
+
+
 def run_ferkit(preset: str, paths: list[Path], options: dict, out: Path, *, warmup: int,
                annotate: bool) -> tuple[dict, pd.DataFrame]:
     """Photos/s and the stage times of ``predict_files`` + ``write_predictions``."""
     from ferkit.data.cleaning.detectors import as_detector
     from ferkit.inference import Predictor
     from ferkit.inference.predictor import ANNOTATED_FOLDER, write_predictions
+    from ferkit.models.pretrained import load_preset
+    from ferkit.models.tflite import TFLiteModel
 
     options = dict(options)
     one_by_one = options.pop("one_by_one", False)
-    predictor = Predictor.from_preset(preset, **options)
+    tflite = options.pop("tflite", None)
+    if tflite is None:
+        predictor = Predictor.from_preset(preset, **options)
+    else:
+        predictor = Predictor.from_model(TFLiteModel(tflite), load_preset(preset)[1],
+                                         source=str(tflite), **options)
     if one_by_one:
         predictor.detector = one_photo_per_call(as_detector(None))
     for count in (warmup, warmup // 2):   # two batch shapes: later shapes reuse the graph
@@ -225,6 +256,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="ferkit also writes its annotated pictures (ferkit predict --out)")
     parser.add_argument("--warmup", type=int, default=16, help="untimed photos per setting")
     parser.add_argument("--no-fer", action="store_true", help="skip the fer package")
+    parser.add_argument("--int8", metavar="FER2013",
+                        help="add a row with the preset's int8 TFLite model, calibrated on "
+                             "FER2013 Training rows of this folder or csv")
     args = parser.parse_args(argv)
     try:
         args.detect_sizes = [int(v) for v in args.detect_sizes.split(",") if v.strip()]
@@ -250,8 +284,11 @@ def main(argv=None) -> dict:
     classes = preset_info(args.preset).classes
     ferkit_label_set = tuple(sorted({helpers.LABEL_NAMES[c] for c in classes
                                      if c in helpers.LABEL_NAMES}))
-    for index, (setting, options) in enumerate(ferkit_settings(args.ablation,
-                                                               args.detect_sizes).items()):
+    settings = ferkit_settings(args.ablation, args.detect_sizes)
+    if args.int8:
+        settings["defaults, int8 TFLite model"] = {"tflite": int8_preset(args.preset, args.int8,
+                                                                        out / "int8")}
+    for index, (setting, options) in enumerate(settings.items()):
         row, frame = run_ferkit(args.preset, paths, options, out / f"ferkit_{index}",
                                 warmup=args.warmup, annotate=args.annotate)
         row = scored({**row, "setting": setting}, len(paths),

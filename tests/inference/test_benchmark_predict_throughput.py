@@ -56,6 +56,21 @@ def test_smoke_run_reports_photos_per_second_and_the_stage_times(bench, photos, 
     assert table[0].startswith("| pipeline | setting | photos | photos/s") and len(table) == 4
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not mtcnn_available(), reason="the mtcnn package is not installed")
+def test_int8_row_runs_the_presets_int8_tflite_file(bench, photos, tmp_path):
+    from ferkit.data.synthetic.formats import write_fer2013
+
+    folder, labels = photos
+    fer2013 = write_fer2013(tmp_path / "fer2013", n=120)
+    summary = bench.main(["--images", str(folder), "--labels", str(labels), "--no-fer",
+                          "--warmup", "2", "--int8", str(fer2013), "--out", str(tmp_path / "out")])
+    default, int8 = summary["rows"]
+    assert int8["setting"] == "defaults, int8 TFLite model"
+    assert int8["with a face"] == default["with a face"] == 3 and int8["model ms"] > 0
+    assert (tmp_path / "out" / "int8" / "fer2013_int8.tflite").is_file()
+
+
 def test_the_speedup_is_ferkit_defaults_over_fer(bench):
     rows = [{"pipeline": "ferkit", "setting": "detect size 1024", "photos/s": 5.0},
             {"pipeline": "ferkit", "setting": "defaults (...)", "photos/s": 60.0},
