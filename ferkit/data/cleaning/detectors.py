@@ -204,8 +204,8 @@ class MTCNNDetector(FaceDetector):
 class CompiledStage:
     """One MTCNN stage network run as a compiled ``tf.function`` (``reduce_retracing``: the
     varying box counts of R- and O-Net share one graph). An empty batch goes to the eager
-    network, which raises the ``InvalidArgumentError`` that mtcnn reads as "no face" without
-    the graph runtime logging an aborted op."""
+    network, which raises the ``InvalidArgumentError`` that mtcnn reads as "no face", exactly
+    as the package does without compiling."""
 
     def __init__(self, network):
         import tensorflow as tf
