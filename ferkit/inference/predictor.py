@@ -321,11 +321,11 @@ class Predictor:
                     if isinstance(image, str):
                         rows.append({**where, "status": f"unreadable: {image}"})
                         continue
-                    found = next(predictions)
-                    rows.extend(prediction_rows(where, found))
+                    predicted = next(predictions)
+                    rows.extend(prediction_rows(where, predicted))
                     if annotate_to is not None:
                         with self.times.timing("write"):
-                            reader.in_background(save_annotated, image, found,
+                            reader.in_background(save_annotated, image, predicted,
                                                  Path(annotate_to) / f"{Path(path).stem}.png")
             with self.times.timing("write"):
                 reader.wait()
@@ -415,11 +415,11 @@ class Predictor:
                                   background=ahead and self.workers > 0)
             for chunk, (frames, found) in detected:
                 predictions = self._predict_found(frames, found, face)
-                for (index, seconds, frame), found in zip(chunk, predictions):
+                for (index, seconds, frame), predicted in zip(chunk, predictions):
                     where = {"file": name, "frame": index, "time_s": seconds,
                              "detector": self.detector_label(face)}
-                    rows.extend(prediction_rows(where, found))
-                    annotated.write(frame, found)
+                    rows.extend(prediction_rows(where, predicted))
+                    annotated.write(frame, predicted)
         return self._frame(rows, ["file", "frame", "time_s"])
 
     def _where(self, name: str | None, face: FaceMode) -> dict:
