@@ -51,9 +51,10 @@ def run(args: argparse.Namespace) -> int:
                                             status_counts, summary_table)
 
     kind, name = model_source(args)
+    model_file = getattr(args, "model_file", None)
     options = dict(detector=args.detector, align=not args.no_align, batch_size=args.batch_size,
                    workers=args.workers, detect_size=args.detect_size)
-    predictor = (Predictor.from_run(name, model_file=args.model_file, **options) if kind == "run"
+    predictor = (Predictor.from_run(name, model_file=model_file, **options) if kind == "run"
                  else Predictor.from_preset(name, **options))
     face = "whole" if args.whole_image else "detect"
     progress = False if args.quiet else None
@@ -65,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     print(summary_table(frame))
     counts = status_counts(frame)
     print(f"{counts['faces']} face(s); {counts['no_face']} image(s) or frame(s) without a face; "
-          f"{counts['unreadable']} unreadable ({kind} {name})")
+          f"{counts['unreadable']} unreadable ({kind} {name}"
+          f"{', model ' + model_file if model_file else ''})")
     if args.out:
         print(f"wrote {Path(args.out) / RunDir.PREDICTIONS} and annotated pictures")
     return 0
