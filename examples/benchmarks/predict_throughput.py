@@ -23,7 +23,7 @@ What one run measures, on the first ``--limit`` images of ``--images`` (sorted b
   ``--detect-sizes`` adds a row per detection size (detection rate against speed).
 * ``--int8 path/to/fer2013`` adds a row with the preset's int8 TFLite model (written here by
   :func:`ferkit.export.write_tflite`, calibrated on 300 FER2013 ``Training`` rows of that
-  folder) in place of its Keras model: what ``ferkit predict --run RUN --model-file
+  folder, picked as ``inference.py`` picks them) in place of its Keras model: what ``ferkit predict --run RUN --model-file
   RUN/export/model_int8.tflite`` runs for a trained run.
 * With ``--labels`` (a ``labels.csv`` of ``image,emotion``, as in_the_wild's data), each row's
   accuracy: the largest face's label against the photo's (no face counts as wrong).
@@ -47,19 +47,25 @@ import numpy as np
 import pandas as pd
 
 IN_THE_WILD = Path(__file__).with_name("in_the_wild.py")
+INFERENCE = Path(__file__).with_name("inference.py")
 STAGE_COLUMNS = ("decode", "detect", "align/crop", "model", "write")
 COLUMNS = ("pipeline", "setting", "photos", "photos/s", "CPU ms/photo", "with a face", "faces",
            "accuracy", *(f"{s} ms" for s in STAGE_COLUMNS))
 
 
+def sibling_script(path: Path):
+    """The benchmark script at ``path`` as a module (loaded once)."""
+    if path.stem not in sys.modules:
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module
+        spec.loader.exec_module(module)
+    return sys.modules[path.stem]
+
+
 def shared_helpers():
     """``in_the_wild.py`` as a module: fer's set-up, label names, scoring and tables."""
-    if "in_the_wild" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("in_the_wild", IN_THE_WILD)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["in_the_wild"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["in_the_wild"]
+    return sibling_script(IN_THE_WILD)
 
 
 # --------------------------------------------------------------------------- ferkit
@@ -95,20 +101,15 @@ def one_photo_per_call(detector):
 
 
 def int8_preset(preset: str, fer2013: str | Path, out: Path, count: int = 300) -> Path:
-    """The preset as an int8 TFLite file in ``out``, calibrated on ``count`` Training rows."""
-    from ferkit.data.images import fit_image
-    from ferkit.data.sources.fer2013 import load_fer2013
+    """The preset as an int8 TFLite file in ``out``, calibrated on ``count`` FER2013 Training
+    rows chosen as ``inference.py`` chooses them."""
     from ferkit.export import write_tflite
     from ferkit.models.pretrained import load_preset
 
+    inference = sibling_script(INFERENCE)
     model, preprocessing = load_preset(preset)
-    folder = Path(fer2013)
-    csv = folder if folder.is_file() else next(
-        p for p in (folder / "fer2013.csv", folder / "fer2013.csv.gz") if p.exists())
-    train = load_fer2013(csv, usage="Training").images
-    rows = np.sort(np.random.default_rng(0).permutation(len(train))[:count])
-    calibration = np.stack([fit_image(image, preprocessing.image_size, preprocessing.channels)
-                            for image in train[rows]]).astype(np.float32) / 255.0
+    source = inference.Calibration(preset=preset, data=str(fer2013), count=count)
+    calibration, _ = inference.calibration_images(source, preprocessing)
     out.mkdir(parents=True, exist_ok=True)
     return write_tflite(model, out / f"{preset}_int8.tflite", quantize="int8",
                         calibration=calibration)
