@@ -114,7 +114,6 @@ def until_interrupted(items: Iterable) -> Iterator:
         return
 
 
-
 # ----------------------------------------------------------------------------- writing video
 class AnnotatedVideo:
     """Writes :func:`annotate`'d RGB frames to an MJPG ``.avi``; does nothing without a path.

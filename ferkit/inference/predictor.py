@@ -22,7 +22,7 @@ import functools
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Literal, Sequence
 
 import cv2
 import numpy as np
@@ -125,13 +125,13 @@ class Predictor:
         see :func:`ferkit.models.loading.load_model_file` (default safe).
         """
         check_speed_options(speed)
-        source = Path(model_file) if model_file else RunDir(run_dir) / RunDir.MODEL
         if model_file is None:
+            source = RunDir(run_dir) / RunDir.MODEL
             model = load_run_model(run_dir, safe_mode=safe_mode)
-        elif source.suffix.lower() == ".tflite":
-            model = TFLiteModel(source)
         else:
-            model = load_model_file(source, safe_mode=safe_mode)
+            source = Path(model_file)
+            model = (TFLiteModel(source) if source.suffix.lower() == ".tflite"
+                     else load_model_file(source, safe_mode=safe_mode))
         return cls.from_model(model, load_preprocessing(run_dir), detector=detector, margin=margin,
                               align=align, source=str(source), **speed)
 
@@ -213,6 +213,14 @@ class Predictor:
     def _timed_find(self, images: Sequence[np.ndarray], face: FaceMode) -> list[list[Face]]:
         with self.times.timing("detect"):
             return self.find_faces(images, face)
+
+    def _chunk_faces(self, face: FaceMode, pixels_of: Callable[[list], list], what: str):
+        """A step for :func:`overlapped`: a chunk -> its checked pictures (``pixels_of`` the
+        chunk, each checked as ``what``) and their faces."""
+        def find(chunk: list) -> tuple[list[np.ndarray], list[list[Face]]]:
+            pictures = [check_pixels(pixels, what) for pixels in pixels_of(chunk)]
+            return pictures, self._timed_find(pictures, face)
+        return find
 
     def _predict_found(self, images: Sequence[np.ndarray], found: list[list[Face]],
                        face: FaceMode) -> list[list[FacePrediction]]:
@@ -312,8 +320,9 @@ class Predictor:
         paths = progress_bar(paths, "images", len(paths), progress)
         check_face_mode(face)
         with ReadAhead(paths, read, chunk_size=self.batch_size, workers=self.workers) as reader:
-            detected = overlapped(self._timed_chunks(reader), self._readable_faces(face),
-                                  background=self.workers > 0)
+            find = self._chunk_faces(face, lambda loaded: [
+                image for _, image in loaded if not isinstance(image, str)], "image")
+            detected = overlapped(self._timed_chunks(reader), find, background=self.workers > 0)
             for loaded, (images, found) in detected:
                 predictions = iter(self._predict_found(images, found, face))
                 for path, image in loaded:
@@ -330,14 +339,6 @@ class Predictor:
             with self.times.timing("write"):
                 reader.wait()
         return self._frame(rows, ["file"])
-
-    def _readable_faces(self, face: FaceMode):
-        """A chunk of ``(path, image or reason)`` -> its readable images and their faces."""
-        def find(loaded: list[tuple]) -> tuple[list[np.ndarray], list[list[Face]]]:
-            images = [check_pixels(image, "image") for _, image in loaded
-                      if not isinstance(image, str)]
-            return images, self._timed_find(images, face)
-        return find
 
     def _timed_chunks(self, reader: Iterable[list]) -> Iterator[list]:
         """The reader's chunks, the wait for each counted as decode time."""
@@ -396,13 +397,6 @@ class Predictor:
             return self._predict_frames(until_interrupted(timed), f"camera {index}", face,
                                         annotate_to, None, ahead=False)
 
-    def _frame_faces(self, face: FaceMode):
-        """A chunk of ``(index, seconds, frame)`` -> its checked frames and their faces."""
-        def find(chunk: list[tuple]) -> tuple[list[np.ndarray], list[list[Face]]]:
-            frames = [check_pixels(frame, "frame") for _, _, frame in chunk]
-            return frames, self._timed_find(frames, face)
-        return find
-
     def _predict_frames(self, timed_frames: Iterable[tuple[int, float, np.ndarray]], name: str,
                         face: FaceMode, annotate_to: str | Path | None,
                         fps: float | None, *, ahead: bool = True) -> pd.DataFrame:
@@ -411,7 +405,8 @@ class Predictor:
         rows = []
         with AnnotatedVideo(annotate_to) as annotated:
             annotated.fps = fps or annotated.fps
-            detected = overlapped(chunks(timed_frames, self.batch_size), self._frame_faces(face),
+            find = self._chunk_faces(face, lambda chunk: [f for _, _, f in chunk], "frame")
+            detected = overlapped(chunks(timed_frames, self.batch_size), find,
                                   background=ahead and self.workers > 0)
             for chunk, (frames, found) in detected:
                 predictions = self._predict_found(frames, found, face)
