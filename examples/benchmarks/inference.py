@@ -59,6 +59,8 @@ FER_TFLITE = "emotion_model_quantized.tflite"
 NOT_INSTALLED = "not installed"
 FORMATS = ("keras", "xla", "tflite", "tflite-float16", "tflite-int8")
 DEFAULT_FORMATS = ("keras", "tflite", "tflite-float16", "tflite-int8")
+#: The formats that bring in fer's bundled TFLite file (its only one, and 8-bit).
+FER_TFLITE_FORMATS = frozenset({"tflite", "tflite-int8"})
 
 
 # --------------------------------------------------------------------------- images
@@ -337,7 +339,7 @@ def fer_candidates(weights: Path | None, faces: Faces, threads: int,
     if "xla" in formats:
         found.append(Candidate(format="Keras tf.function + XLA", predict=keras_forward(model, True),
                                **common))
-    if {"tflite", "tflite-int8"} & set(formats):  # fer's bundled file is its 8-bit one
+    if FER_TFLITE_FORMATS & set(formats):
         tflite = weights.parent / FER_TFLITE
         fmt = "TFLite quantised (bundled)"
         if tflite.is_file():
@@ -351,7 +353,7 @@ def fer_candidates(weights: Path | None, faces: Faces, threads: int,
 
 def _fer_formats(formats: list[str]) -> list[str]:
     names = {"keras": "Keras tf.function", "xla": "Keras tf.function + XLA",
-             "tflite": "TFLite quantised (bundled)", "tflite-int8": "TFLite quantised (bundled)"}
+             **dict.fromkeys(FER_TFLITE_FORMATS, "TFLite quantised (bundled)")}
     return list(dict.fromkeys(names[f] for f in formats if f in names))
 
 
